@@ -17,11 +17,12 @@ import os
 from pathlib import Path
 
 from orchestration import localdb
+from orchestration.errors import UserFacingError
 
 REPO_ROOT = localdb.REPO_ROOT
 
 
-class SettingsError(RuntimeError):
+class SettingsError(UserFacingError):
     """Configuration is missing or wrong; the message says how to fix it."""
 
 

@@ -1,0 +1,81 @@
+# Marketing analytics warehouse — the commands a person runs.
+#   make run    install, start the local Postgres, generate demo data, build every asset, print a summary
+#   make test   the whole test suite (pytest: loader, dbt build + unit tests, sqlfluff, end to end)
+# See README.md for the rest.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export DAGSTER_HOME ?= $(CURDIR)/.warehouse/dagster
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+# Demo size (override: make run CUSTOMERS=20000 ORDERS=200000)
+SEED ?= 42
+CUSTOMERS ?= 100000
+CAMPAIGNS ?= 200
+DAYS ?= 730
+ORDERS ?= 1000000
+LANDING ?= $(CURDIR)/landing
+export WAREHOUSE_LANDING_DIR ?= $(LANDING)
+
+.PHONY: help install run test dev db-start db-stop db-status demo-data parse bench lint format clean
+
+help:
+	@grep -E '^#   make' Makefile | sed 's/^#   //'
+	@echo "  make dev        Dagster UI on http://127.0.0.1:3000 (asset lineage)"
+	@echo "  make db-start | db-stop | db-status   manage the local Postgres cluster"
+	@echo "  make bench      loader benchmark (ours vs the pandas path) and dbt build time"
+	@echo "  make lint       sqlfluff lint of the dbt models"
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+db-start:
+	@$(PYTHON) -m orchestration.localdb start
+
+db-stop:
+	@$(PYTHON) -m orchestration.localdb stop
+
+db-status:
+	@$(PYTHON) -m orchestration.localdb status
+
+demo-data: $(STAMP)
+	$(BIN)/python -m orchestration.demo --out $(LANDING) --seed $(SEED) \
+	  --customers $(CUSTOMERS) --campaigns $(CAMPAIGNS) --days $(DAYS) --orders-target $(ORDERS)
+
+parse: $(STAMP)
+	@$(BIN)/dbt parse --quiet
+
+run: install db-start demo-data parse
+	$(BIN)/warehouse run
+
+dev: install db-start parse
+	( trap - INT TERM; exec $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000 )
+
+test: install
+	@WAREHOUSE_PG_FSYNC=off $(PYTHON) -m orchestration.localdb start
+	@$(BIN)/dbt parse --quiet
+	$(BIN)/pytest -q
+
+bench: install db-start
+	$(BIN)/python -m tests.benchmarks.bench_loader --rows 1000000
+	$(BIN)/python -m tests.benchmarks.bench_dbt
+
+lint: install
+	$(BIN)/sqlfluff lint dbt_project
+
+format: install
+	$(BIN)/sqlfluff fix dbt_project
+
+clean:
+	rm -rf target logs .pytest_cache

@@ -1,0 +1,63 @@
+"""dbt models as Dagster assets: staging → intermediate → marts, tests as asset checks."""
+
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from orchestration.project import dbt_project, ensure_manifest
+from orchestration.resources import WarehouseResource
+
+# Raw tables are produced by the CSV loader assets under the key raw/<table>.
+RAW_SCHEMA = "raw"
+
+
+class WarehouseDbtTranslator(DagsterDbtTranslator):
+    """Asset keys <schema>/<name> and groups named for the warehouse layer."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        resource_type = dbt_resource_props["resource_type"]
+        if resource_type == "source":
+            # ads.campaign_performance → raw/campaign_performance: the loader's asset.
+            return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        layer = _layer(dbt_resource_props)
+        return dg.AssetKey([layer, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return RAW_SCHEMA
+        return _layer(dbt_resource_props)
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
+        return ["team:analytics-engineering"]
+
+
+def _layer(props: Mapping[str, Any]) -> str:
+    """staging / intermediate / marts from the model's folder; seeds for seeds."""
+    if props["resource_type"] == "seed":
+        return "seeds"
+    fqn = props.get("fqn", [])
+    for layer in ("staging", "intermediate", "marts"):
+        if layer in fqn:
+            return layer
+    return "marts"
+
+
+translator = WarehouseDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
+)
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+)
+def warehouse_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    """Build (run + test) the selected dbt models; failing tests fail their asset checks."""
+    warehouse.export_dbt_env()
+    yield from dbt.cli(["build"], context=context).stream()

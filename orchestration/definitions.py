@@ -1,0 +1,37 @@
+"""The one Dagster ``Definitions`` of the warehouse: landing → raw → staging → marts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets.dbt import warehouse_dbt_models
+from orchestration.assets.raw import landing_globs, landing_specs, raw_assets
+from orchestration.automation import build_automation
+from orchestration.project import dbt_project
+from orchestration.resources import WarehouseResource
+
+
+def build_defs(warehouse: WarehouseResource | None = None) -> dg.Definitions:
+    """Definitions wired to ``warehouse`` (default: configured from the environment)."""
+    all_assets = [*raw_assets, warehouse_dbt_models]
+    job, schedule, sensor = build_automation(landing_globs)
+    return dg.Definitions(
+        assets=[*landing_specs, *all_assets],
+        jobs=[job],
+        schedules=[schedule],
+        sensors=[sensor],
+        resources={
+            "warehouse": warehouse or WarehouseResource(),
+            "dbt": DbtCliResource(
+                project_dir=dbt_project,
+                dbt_executable=str(Path(sys.executable).with_name("dbt")),
+            ),
+        },
+    )
+
+
+defs = build_defs()

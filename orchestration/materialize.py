@@ -1,0 +1,41 @@
+"""Build every asset in-process, recording runs in the Dagster instance (``DAGSTER_HOME``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.errors import UserFacingError
+from orchestration.settings import REPO_ROOT
+
+
+def _instance() -> dg.DagsterInstance:
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".warehouse" / "dagster")))
+    home.mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.get()
+
+
+def materialize_all(instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+    """Run the whole asset graph once; raise a one-sentence error naming the failed step."""
+    from orchestration.definitions import defs
+
+    job = defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(instance=instance or _instance(), raise_on_error=False)
+    if not result.success:
+        raise UserFacingError(_first_failure(result))
+    return result
+
+
+def _first_failure(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data:
+            error = event.step_failure_data.error
+            # The innermost cause is our own one-sentence error when we raised one.
+            while error is not None and error.cause is not None:
+                error = error.cause
+            message = (error.message if error else "unknown error").strip()
+            message = message.split(": ", 1)[1] if message.split(": ", 1)[0].endswith("Error") else message
+            return f"step {event.step_key} failed: {message}"
+    return "the run failed before any step started; see the Dagster UI (make dev) for the run's logs."

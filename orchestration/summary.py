@@ -1,0 +1,89 @@
+"""The short report printed at the end of ``make run``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import psycopg
+
+from orchestration import errors, settings
+
+
+@dataclass(frozen=True)
+class SourceCounts:
+    source: str
+    files: int
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+
+
+@dataclass(frozen=True)
+class CampaignRoi:
+    campaign_name: str
+    channel: str
+    spend: float
+    revenue: float
+    roi: float
+
+
+def source_counts(conn: psycopg.Connection) -> list[SourceCounts]:
+    """Rows read/loaded/rejected per source over the current version of every file."""
+    rows = conn.execute(
+        """
+        select source, count(*), sum(rows_read), sum(rows_loaded), sum(rows_rejected)
+        from raw.load_registry
+        where status = 'loaded'
+        group by source
+        order by source
+        """
+    ).fetchall()
+    return [SourceCounts(r[0], r[1], int(r[2] or 0), int(r[3] or 0), int(r[4] or 0)) for r in rows]
+
+
+def campaigns_by_roi(conn: psycopg.Connection, limit: int = 5) -> tuple[list[CampaignRoi], list[CampaignRoi]]:
+    """Top and bottom ``limit`` campaigns by ROI (campaigns with spend only)."""
+    query = """
+        select campaign_name, channel, spend, revenue, roi
+        from marts.fct_campaign_performance
+        where roi is not null
+        order by roi {order}, campaign_name
+        limit %s
+    """
+    top = conn.execute(query.format(order="desc"), (limit,)).fetchall()
+    bottom = conn.execute(query.format(order="asc"), (limit,)).fetchall()
+    as_rows = lambda rows: [CampaignRoi(r[0], r[1], float(r[2]), float(r[3]), float(r[4])) for r in rows]  # noqa: E731
+    return as_rows(top), as_rows(bottom)
+
+
+def render(dsn: str | None = None) -> str:
+    """The whole summary as text."""
+    dsn = dsn or settings.warehouse_dsn()
+    parts = settings.dsn_parts(dsn)
+    with errors.connect(dsn) as conn:
+        counts = source_counts(conn)
+        top, bottom = campaigns_by_roi(conn)
+    lines = ["", "Warehouse built.", "", "Rows per source (current file versions):"]
+    lines.append(f"  {'source':<24}{'files':>6}{'read':>12}{'loaded':>12}{'rejected':>10}")
+    for c in counts:
+        lines.append(f"  {c.source:<24}{c.files:>6}{c.rows_read:>12,}{c.rows_loaded:>12,}{c.rows_rejected:>10,}")
+    lines.append("  (rejected rows, with line and reason: raw.<source>_rejected)")
+    for title, rows in (("Top 5 campaigns by ROI:", top), ("Bottom 5 campaigns by ROI:", bottom)):
+        lines += ["", title]
+        for r in rows:
+            lines.append(
+                f"  {r.roi:>8.2f}  {r.campaign_name[:40]:<40} {r.channel:<16}"
+                f" spend {r.spend:>12,.2f}  revenue {r.revenue:>12,.2f}"
+            )
+    host, port, db, user = parts.get("host"), parts.get("port"), parts.get("dbname"), parts.get("user")
+    lines += [
+        "",
+        "Next:",
+        "  Lineage and runs:  make dev   → http://127.0.0.1:3000",
+        f"  SQL client:        psql \"host={host} port={port} dbname={db} user={user}\""
+        + ("  (password: .warehouse/warehouse.password)" if not os.environ.get("WAREHOUSE_DSN") else ""),
+        "  Marts:             marts.fct_campaign_performance, marts.fct_channel_performance, marts.fct_campaign_daily",
+        "",
+    ]
+    return "\n".join(lines)

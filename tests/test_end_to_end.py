@@ -1,0 +1,214 @@
+"""End to end: demo files → every Dagster asset in-process → marts equal an independent pandas computation."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import psycopg
+import pytest
+
+from orchestration.definitions import build_defs
+from orchestration.demo import DemoConfig, generate
+from orchestration.resources import WarehouseResource
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG = DemoConfig(seed=11, customers=1_500, campaigns=24, days=120)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("landing")
+    generate(out, CONFIG)
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(server_dsn: str, landing: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A database with every asset materialized once from the demo landing files."""
+    import uuid
+
+    from psycopg import sql
+
+    name = f"t_e2e_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    dsn = psycopg.conninfo.make_conninfo(server_dsn, dbname=name)
+    try:
+        yield dsn, _run_everything(dsn, landing)
+    finally:
+        with psycopg.connect(server_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def _run_everything(dsn: str, landing: Path) -> dg.ExecuteInProcessResult:
+    defs = build_defs(WarehouseResource(dsn=dsn, landing_dir=str(landing)))
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+
+
+def _expected_campaigns(landing: Path) -> pd.DataFrame:
+    """Per campaign_id spend/revenue/ROI from the CSV itself, the planted bad lines dropped."""
+    planted = pd.read_csv(landing / "_ground_truth" / "planted_rows.csv")
+    bad_lines = set(planted.loc[planted["source"] == "campaign_performance", "line_number"])
+    csv_path = landing / "campaign_performance" / "campaign_performance.csv"
+    lines = csv_path.read_text().splitlines()
+    good = [line for number, line in enumerate(lines[1:], start=2) if number not in bad_lines]
+    frame = pd.read_csv(pd.io.common.StringIO("\n".join([lines[0], *good])), dtype={"campaign_id": str})
+    taxonomy = pd.read_csv(REPO_ROOT / "seeds" / "channel_taxonomy.csv")
+    frame["channel_mapped"] = frame["channel"].str.strip().str.lower().map(
+        dict(zip(taxonomy["source_channel"], taxonomy["channel"], strict=True))
+    )
+    per_campaign = frame.groupby("campaign_id").agg(
+        spend=("cost", "sum"), revenue=("revenue", "sum"), clicks=("clicks", "sum"),
+        channel=("channel_mapped", "first"),
+    )
+    spend = per_campaign["spend"]
+    per_campaign["roi"] = ((per_campaign["revenue"] - spend) / spend).where(spend != 0)
+    per_campaign.attrs["frame"] = frame
+    return per_campaign
+
+
+def test_every_asset_builds_and_marts_match_pandas(built, landing: Path) -> None:
+    fresh_db, result = built
+    failures = [e.step_key for e in result.all_events if e.is_step_failure]
+    assert result.success, f"failed steps: {failures}"
+
+    defs = build_defs(WarehouseResource(dsn=fresh_db, landing_dir=str(landing)))
+    expected_keys = {spec.key for spec in defs.resolve_all_asset_specs() if not spec.key.path[0] == "landing"}
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert expected_keys <= materialized, f"not materialized: {expected_keys - materialized}"
+    for key in ("raw", "staging", "marts"):
+        assert any(k.path[0] == key for k in materialized), key
+    check_evals = result.get_asset_check_evaluations()
+    assert check_evals, "dbt tests should surface as asset checks"
+    assert all(c.passed for c in check_evals if c.severity == dg.AssetCheckSeverity.ERROR)
+
+    planted = json.loads((landing / "_ground_truth" / "planted_rejections.json").read_text())
+    manifest = json.loads((landing / "_ground_truth" / "manifest.json").read_text())
+    with psycopg.connect(fresh_db) as conn:
+        # Every planted bad row, and only those, is quarantined with its reason.
+        for source, reasons in planted.items():
+            got = dict(
+                conn.execute(
+                    f"select split_part(reason, ':', 1), count(*) from raw.{source}_rejected group by 1"
+                ).fetchall()
+            )
+            assert got == reasons, source
+            read, loaded, rejected = conn.execute(
+                "select sum(rows_read), sum(rows_loaded), sum(rows_rejected) from raw.load_registry "
+                "where source like %s and status = 'loaded'",
+                (f"{source}%",),
+            ).fetchone()
+            assert loaded + rejected == read
+            assert rejected == sum(reasons.values())
+        for path, info in manifest["files"].items():
+            table = info["source"]
+            count = conn.execute(f"select count(*) from raw.{table}").fetchone()[0]
+            assert count == info["valid_rows"], path
+
+        mart = pd.DataFrame(
+            conn.execute(
+                "select campaign_id, channel, spend, revenue, clicks, roi from marts.fct_campaign_performance"
+            ).fetchall(),
+            columns=["campaign_id", "channel", "spend", "revenue", "clicks", "roi"],
+        ).set_index("campaign_id")
+        channel_month = pd.DataFrame(
+            conn.execute(
+                "select channel, period_start, spend, share_of_spend from marts.fct_channel_performance "
+                "where grain = 'month'"
+            ).fetchall(),
+            columns=["channel", "period_start", "spend", "share_of_spend"],
+        )
+
+    expected = _expected_campaigns(landing)
+    assert sorted(mart.index) == sorted(expected.index)
+    for campaign_id, row in expected.iterrows():
+        got = mart.loc[campaign_id]
+        assert got["channel"] == row["channel"]
+        assert float(got["spend"]) == pytest.approx(row["spend"], abs=0.005)
+        assert float(got["revenue"]) == pytest.approx(row["revenue"], abs=0.005)
+        assert int(got["clicks"]) == row["clicks"]
+        if pd.isna(row["roi"]):
+            assert got["roi"] is None
+        else:
+            assert float(got["roi"]) == pytest.approx(row["roi"], rel=1e-5, abs=1e-6)
+    assert expected["roi"].isna().any(), "demo data should include zero-spend campaigns"
+
+    frame = expected.attrs["frame"]
+    frame["month"] = pd.to_datetime(frame["date"]).dt.to_period("M").dt.to_timestamp().dt.date
+    by_month = frame.groupby(["channel_mapped", "month"])["cost"].sum()
+    got_month = channel_month.set_index(["channel", "period_start"])["spend"].astype(float)
+    assert len(got_month) == len(by_month)
+    for key, value in by_month.items():
+        assert got_month.loc[key] == pytest.approx(value, abs=0.005)
+    shares = channel_month.groupby("period_start")["share_of_spend"].apply(
+        lambda s: float(sum((v or Decimal(0)) for v in s))
+    )
+    assert all(abs(s - 1) < 1e-4 or s == 0 for s in shares)
+
+
+def test_rerun_is_idempotent(built, landing: Path) -> None:
+    fresh_db, first = built
+    assert first.success
+    with psycopg.connect(fresh_db) as conn:
+        before = conn.execute(
+            "select (select count(*) from raw.campaign_performance), (select count(*) from raw.orders),"
+            " (select count(*) from raw.customers_rejected), (select sum(spend) from marts.fct_campaign_performance)"
+        ).fetchone()
+        registry_before = conn.execute("select count(*) from raw.load_registry").fetchone()[0]
+    assert _run_everything(fresh_db, landing).success
+    with psycopg.connect(fresh_db) as conn:
+        after = conn.execute(
+            "select (select count(*) from raw.campaign_performance), (select count(*) from raw.orders),"
+            " (select count(*) from raw.customers_rejected), (select sum(spend) from marts.fct_campaign_performance)"
+        ).fetchone()
+        statuses = dict(conn.execute("select status, count(*) from raw.load_registry group by 1").fetchall())
+    assert after == before
+    assert statuses.get("loaded") == registry_before, statuses
+
+
+def test_bad_dsn_fails_with_one_sentence(landing: Path) -> None:
+    result = _run_everything("postgresql://nobody:wrong@127.0.0.1:1/analytics", landing)
+    assert not result.success
+    from orchestration.materialize import _first_failure
+
+    message = _first_failure(result)
+    assert "127.0.0.1:1" in message and "make db-start" in message, message
+    assert "Traceback" not in message and "\n" not in message
+
+
+def test_summary_names_sources_and_campaigns(built) -> None:
+    from orchestration import summary
+
+    fresh_db, result = built
+    assert result.success
+    text = summary.render(fresh_db)
+    for source in ("campaign_performance", "customers", "orders"):
+        assert source in text
+    with psycopg.connect(fresh_db) as conn:
+        best = conn.execute(
+            "select campaign_name from marts.fct_campaign_performance where roi is not null "
+            "order by roi desc, campaign_name limit 1"
+        ).fetchone()[0]
+    top_block = text.split("Top 5 campaigns by ROI:")[1].split("Bottom 5")[0]
+    assert best in top_block.splitlines()[1]
+
+
+def test_cli_reports_unreachable_database_in_one_line() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "WAREHOUSE_DSN": "postgresql://nobody:x@127.0.0.1:1/analytics"}
+    res = subprocess.run(
+        [str(Path(sys.executable).with_name("warehouse")), "summary"], capture_output=True, text=True, env=env
+    )
+    assert res.returncode == 1
+    assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
+    assert "Cannot reach Postgres at 127.0.0.1:1/analytics" in res.stderr
