@@ -9,7 +9,7 @@ class UserFacingError(RuntimeError):
     """An error whose message names the problem and the fix, meant to be printed as is."""
 
 
-def describe_connection_error(exc: psycopg.OperationalError, dsn: str) -> UserFacingError:
+def describe_connection_error(exc: BaseException, dsn: str) -> UserFacingError:
     """Turn a failed connection into a sentence naming the server and what to do."""
     from orchestration.settings import dsn_parts
 
@@ -22,7 +22,7 @@ def describe_connection_error(exc: psycopg.OperationalError, dsn: str) -> UserFa
     if "password authentication failed" in text or "no password supplied" in text:
         return UserFacingError(
             f"Postgres at {where} rejected the credentials for user {parts.get('user', '?')!r}; "
-            "fix the user/password in WAREHOUSE_DSN (or .warehouse/warehouse.password for the local cluster)."
+            "check WAREHOUSE_DSN (or .warehouse/warehouse.password for the local cluster)."
         )
     if "does not exist" in text and "database" in text:
         return UserFacingError(

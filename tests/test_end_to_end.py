@@ -29,21 +29,9 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(server_dsn: str, landing: Path, tmp_path_factory: pytest.TempPathFactory):
+def built(module_db: str, landing: Path) -> tuple[str, dg.ExecuteInProcessResult]:
     """A database with every asset materialized once from the demo landing files."""
-    import uuid
-
-    from psycopg import sql
-
-    name = f"t_e2e_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    dsn = psycopg.conninfo.make_conninfo(server_dsn, dbname=name)
-    try:
-        yield dsn, _run_everything(dsn, landing)
-    finally:
-        with psycopg.connect(server_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    return module_db, _run_everything(module_db, landing)
 
 
 def _run_everything(dsn: str, landing: Path) -> dg.ExecuteInProcessResult:
@@ -179,7 +167,7 @@ def test_bad_dsn_fails_with_one_sentence(landing: Path) -> None:
     from orchestration.materialize import _first_failure
 
     message = _first_failure(result)
-    assert "127.0.0.1:1" in message and "make db-start" in message, message
+    assert "Cannot reach Postgres at 127.0.0.1:1/analytics" in message and "make db-start" in message, message
     assert "Traceback" not in message and "\n" not in message
 
 

@@ -1,0 +1,7 @@
+"""Entry point for ``python -m orchestration.ingest``."""
+
+import sys
+
+from orchestration.ingest.cli import main
+
+sys.exit(main())
