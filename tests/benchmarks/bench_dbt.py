@@ -15,15 +15,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-
-import psycopg
-from psycopg import sql
 
 from orchestration import localdb, settings
 from orchestration.demo import DemoConfig, generate
 from orchestration.ingest.loader import load_landing
+from tests.scratch import scratch_database
 
 
 def main() -> None:
@@ -35,12 +32,7 @@ def main() -> None:
 
     if not os.environ.get("WAREHOUSE_DSN"):
         localdb.start()
-    server = settings.warehouse_dsn()
-    name = f"bench_dbt_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    dsn = psycopg.conninfo.make_conninfo(server, dbname=name)
-    try:
+    with scratch_database(settings.warehouse_dsn(), "bench_dbt") as dsn:
         with tempfile.TemporaryDirectory() as tmp:
             landing = Path(tmp)
             t0 = time.perf_counter()
@@ -57,9 +49,6 @@ def main() -> None:
         print(f"demo data generated      {t1 - t0:8.1f} s  ({args.customers:,} customers, {args.campaigns} campaigns, {args.days} days)")
         print(f"loaded with the loader   {t2 - t1:8.1f} s  ({rows:,} rows read, {rows / (t2 - t1):,.0f} rows/s)")
         print(f"dbt build (full)         {t4 - t3:8.1f} s")
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 if __name__ == "__main__":

@@ -16,15 +16,14 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import psycopg
-from psycopg import sql
 
 from orchestration import settings
 from orchestration.ingest import load_file, load_specs
+from tests.scratch import scratch_database
 
 CHANNELS = np.array(["Google Ads", "fb", "meta", "Bing Ads", "YouTube", "email", "affiliate", "TikTok Ads"])
 HEADER = "date,campaign_id,campaign_name,channel,cost,impressions,clicks,conversions,revenue,currency\n"
@@ -110,12 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--floor", action="store_true", help="also time a bare typed COPY of the same file")
     args = parser.parse_args(argv)
 
-    base = settings.warehouse_dsn()
-    name = f"bench_loader_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    dsn = psycopg.conninfo.make_conninfo(base, dbname=name)
-    try:
+    with scratch_database(settings.warehouse_dsn(), "bench_loader") as dsn:
         with tempfile.TemporaryDirectory() as tmp:
             landing = Path(tmp)
             path = landing / "campaign_performance" / "bench.csv"
@@ -145,20 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                 f" in {secs:.2f} s = {theirs:,.0f} rows/s"
             )
             print(f"ratio  : loader is {ours / theirs:,.1f}x the pandas path")
-    finally:
-        drop_database(base, name)
     return 0
-
-
-def drop_database(base: str, name: str) -> None:
-    """Drop the scratch database; plain DROP also stops an autovacuum worker that FORCE may not."""
-    for attempt in range(10):
-        try:
-            with psycopg.connect(base, autocommit=True) as conn:
-                conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
-            return
-        except psycopg.errors.ObjectInUse:
-            time.sleep(0.5 * (attempt + 1))
 
 
 if __name__ == "__main__":
