@@ -14,15 +14,26 @@ from orchestration.settings import REPO_ROOT
 def _instance() -> dg.DagsterInstance:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".warehouse" / "dagster")))
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        # No network here and none wanted: no telemetry.
+        config.write_text("telemetry:\n  enabled: false\n")
     return dg.DagsterInstance.get()
 
 
-def materialize_all(instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+def materialize_all(
+    instance: dg.DagsterInstance | None = None, log_level: str = "INFO"
+) -> dg.ExecuteInProcessResult:
     """Run the whole asset graph once; raise a one-sentence error naming the failed step."""
     from orchestration.definitions import defs
 
     job = defs.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(instance=instance or _instance(), raise_on_error=False)
+    result = job.execute_in_process(
+        instance=instance or _instance(),
+        raise_on_error=False,
+        # Step-level INFO (files loaded, dbt commands) without Dagster's DEBUG event stream.
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
     if not result.success:
         raise UserFacingError(_first_failure(result))
     return result

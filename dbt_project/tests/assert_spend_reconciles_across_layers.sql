@@ -1,6 +1,8 @@
 -- Spend, clicks and revenue must add up to the same totals in staging, in
 -- fct_campaign_daily, in fct_campaign_performance and at every grain of
 -- fct_channel_performance: nothing is lost or double-counted on the way.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_channel_performance'}}}) }}
+
 with
 
 staged as (

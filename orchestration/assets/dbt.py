@@ -46,7 +46,13 @@ def _layer(props: Mapping[str, Any]) -> str:
 
 
 translator = WarehouseDbtTranslator(
-    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
+    settings=DagsterDbtTranslatorSettings(
+        enable_asset_checks=True,
+        # Tests declared on the raw sources become checks of the loader's raw/* assets.
+        enable_source_tests_as_checks=True,
+        # Link each model asset to its SQL file in the UI.
+        enable_code_references=True,
+    )
 )
 
 
