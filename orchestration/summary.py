@@ -42,6 +42,22 @@ def source_counts(conn: psycopg.Connection) -> list[SourceCounts]:
     return [SourceCounts(r[0], r[1], int(r[2] or 0), int(r[3] or 0), int(r[4] or 0)) for r in rows]
 
 
+def refused_files(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    """(path, sentence) of files whose current content was refused or failed to load."""
+    return conn.execute(
+        """
+        select distinct on (bad.path) bad.path, bad.message
+        from raw.load_registry as bad
+        where bad.status in ('refused', 'failed')
+          and not exists (
+            select 1 from raw.load_registry as ok
+            where ok.path = bad.path and ok.sha256 = bad.sha256 and ok.status = 'loaded'
+          )
+        order by bad.path, bad.file_id desc
+        """
+    ).fetchall()
+
+
 def campaigns_by_roi(conn: psycopg.Connection, limit: int = 5) -> tuple[list[CampaignRoi], list[CampaignRoi]]:
     """Top and bottom ``limit`` campaigns by ROI (campaigns with spend only)."""
     query = """
@@ -63,12 +79,16 @@ def render(dsn: str | None = None) -> str:
     parts = settings.dsn_parts(dsn)
     with errors.connect(dsn) as conn:
         counts = source_counts(conn)
+        refused = refused_files(conn)
         top, bottom = campaigns_by_roi(conn)
     lines = ["", "Warehouse built.", "", "Rows per source (current file versions):"]
     lines.append(f"  {'source':<24}{'files':>6}{'read':>12}{'loaded':>12}{'rejected':>10}")
     for c in counts:
         lines.append(f"  {c.source:<24}{c.files:>6}{c.rows_read:>12,}{c.rows_loaded:>12,}{c.rows_rejected:>10,}")
     lines.append("  (rejected rows, with line and reason: raw.<source>_rejected)")
+    if refused:
+        lines += ["", "Files NOT loaded (fix and rerun):"]
+        lines += [f"  {path}: {message}" for path, message in refused]
     for title, rows in (("Top 5 campaigns by ROI:", top), ("Bottom 5 campaigns by ROI:", bottom)):
         lines += ["", title]
         for r in rows:

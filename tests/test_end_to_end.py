@@ -200,3 +200,24 @@ def test_cli_reports_unreachable_database_in_one_line() -> None:
     assert res.returncode == 1
     assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
     assert "Cannot reach Postgres at 127.0.0.1:1/analytics" in res.stderr
+
+
+def test_refused_file_is_reported_in_one_sentence_and_the_rest_still_builds(
+    fresh_db: str, landing: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from orchestration import summary
+
+    copy = tmp_path / "landing"
+    shutil.copytree(landing, copy)
+    bad = copy / "campaign_performance" / "export_from_new_tool.csv"
+    bad.write_text("Day,Campaign,Spend\n2024-01-01,x,1\n")
+    result = _run_everything(fresh_db, copy)
+    assert result.success
+    text = summary.render(fresh_db)
+    block = text.split("Files NOT loaded (fix and rerun):")[1].strip().splitlines()[0]
+    assert block.startswith("campaign_performance/export_from_new_tool.csv:")
+    assert "campaign_performance.yml" in block and "channel" in block, block
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("select count(*) from marts.fct_campaign_performance").fetchone()[0] > 0

@@ -58,9 +58,10 @@ def _raw_asset(target: str, specs: list[SourceSpec]) -> dg.AssetsDefinition:
             warehouse.get_dsn(), warehouse.get_landing_dir(), sources=names, progress=False
         )
         for r in results:
-            context.log.info(
-                f"{r.path}: {r.status} — read {r.rows_read:,}, loaded {r.rows_loaded:,}, rejected {r.rows_rejected:,}"
-            )
+            if r.status in ("refused", "failed"):
+                context.log.warning(r.line())
+            else:
+                context.log.info(r.line())
         table = "\n".join(
             ["| file | status | read | loaded | rejected |", "|---|---|---:|---:|---:|"]
             + [f"| {r.path} | {r.status} | {r.rows_read:,} | {r.rows_loaded:,} | {r.rows_rejected:,} |" for r in results]
@@ -69,6 +70,7 @@ def _raw_asset(target: str, specs: list[SourceSpec]) -> dg.AssetsDefinition:
             metadata={
                 "files": dg.MetadataValue.md(table if results else "no files matched"),
                 "files_seen": len(results),
+                "files_refused": sum(r.status in ("refused", "failed") for r in results),
                 "rows_loaded": sum(r.rows_loaded for r in results if r.status == "loaded"),
                 "rows_rejected": sum(r.rows_rejected for r in results if r.status == "loaded"),
                 "dagster/table_name": f"raw.{target}",
