@@ -29,7 +29,7 @@ help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 	@echo "  make dev        Dagster UI on http://127.0.0.1:3000 (asset lineage)"
 	@echo "  make db-start | db-stop | db-status   manage the local Postgres cluster"
-	@echo "  make bench      loader benchmark (ours vs the pandas path) and dbt build time"
+	@echo "  make bench      loader vs pandas, dbt build time, segmentation and Prophet timings"
 	@echo "  make lint       sqlfluff lint of the dbt models"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -70,6 +70,7 @@ test: install
 bench: install db-start
 	$(BIN)/python -m tests.benchmarks.bench_loader --rows 1000000
 	$(BIN)/python -m tests.benchmarks.bench_dbt
+	$(BIN)/python -m tests.benchmarks.bench_ml
 
 lint: install
 	$(BIN)/sqlfluff lint dbt_project
