@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import warehouse_dbt_models
+from orchestration.assets.ml import ml_assets, ml_checks
 from orchestration.assets.raw import landing_globs, landing_specs, raw_assets
 from orchestration.automation import build_automation
 from orchestration.project import dbt_project
@@ -17,10 +18,11 @@ from orchestration.resources import WarehouseResource
 
 def build_defs(warehouse: WarehouseResource | None = None) -> dg.Definitions:
     """Definitions wired to ``warehouse`` (default: configured from the environment)."""
-    all_assets = [*raw_assets, warehouse_dbt_models]
+    all_assets = [*raw_assets, warehouse_dbt_models, *ml_assets]
     job, schedule, sensor = build_automation(landing_globs)
     return dg.Definitions(
         assets=[*landing_specs, *all_assets],
+        asset_checks=ml_checks,
         jobs=[job],
         schedules=[schedule],
         sensors=[sensor],

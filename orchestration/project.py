@@ -17,14 +17,25 @@ dbt_project = DbtProject(project_dir=REPO_ROOT, profiles_dir=REPO_ROOT)
 dbt_project.prepare_if_dev()
 
 
+def _sources_newer_than(path: Path) -> bool:
+    """True when a model, macro, test, seed or project file changed after ``path`` was written."""
+    built = path.stat().st_mtime
+    roots = [REPO_ROOT / "dbt_project", REPO_ROOT / "seeds"]
+    files = [REPO_ROOT / "dbt_project.yml", REPO_ROOT / "profiles.yml"]
+    files += [f for root in roots for f in root.rglob("*") if f.suffix in {".sql", ".yml", ".yaml", ".csv"}]
+    return any(f.stat().st_mtime > built for f in files if f.exists())
+
+
 def ensure_manifest() -> Path:
-    """Parse the dbt project when no manifest exists yet (``dbt parse`` needs no database)."""
-    if not dbt_project.manifest_path.exists():
+    """Parse the dbt project when its manifest is missing or older than its files
+    (``dbt parse`` needs no database, ~5 s)."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists() or _sources_newer_than(manifest):
         env = {**os.environ, **_parse_env()}
         subprocess.run(
             [DBT_EXECUTABLE, "parse", "--quiet"], cwd=REPO_ROOT, env=env, check=True
         )
-    return dbt_project.manifest_path
+    return manifest
 
 
 def _parse_env() -> dict[str, str]:

@@ -14,6 +14,7 @@ names_by_recency as (
         campaign_id,
         campaign_name,
         campaign_key_source,
+        source,
         row_number() over (
             partition by campaign_key
             order by date_day desc, _file_id desc, _line_number desc
@@ -48,6 +49,7 @@ campaigns as (
         names_by_recency.campaign_id,
         names_by_recency.campaign_name,
         names_by_recency.campaign_key_source,
+        names_by_recency.source,
         channels_by_spend.channel,
         channels_by_spend.channel_group,
         channels_by_spend.is_paid,

@@ -32,6 +32,7 @@ aggregated as (
         channel,
         channel_group,
         is_paid,
+        source,
         string_agg(
             distinct source_channel, ', ' order by source_channel
         ) as source_channels,
@@ -41,7 +42,7 @@ aggregated as (
         sum(conversions) as conversions,
         sum(revenue) as revenue
     from campaign_daily
-    group by date_day, campaign_key, channel, channel_group, is_paid
+    group by date_day, campaign_key, channel, channel_group, is_paid, source
 
 ),
 
@@ -55,6 +56,7 @@ final as (
         aggregated.channel,
         aggregated.channel_group,
         aggregated.is_paid,
+        aggregated.source,
         aggregated.source_channels,
         cast(aggregated.spend as {{ type_money() }}) as spend,
         cast(aggregated.impressions as {{ dbt.type_bigint() }}) as impressions,

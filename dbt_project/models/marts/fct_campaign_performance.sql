@@ -45,6 +45,7 @@ final as (
         campaigns.campaign_id,
         campaigns.campaign_name,
         campaigns.campaign_key_source,
+        campaigns.source,
         campaigns.channel,
         campaigns.channel_group,
         campaigns.is_paid,
