@@ -1,0 +1,70 @@
+"""``python -m orchestration.klaviyo.fake --port 8765`` — serve generated accounts on 127.0.0.1.
+
+    python -m orchestration.klaviyo.fake --port 8765 --key test-key --customers 2000 --days 120
+    KLAVIYO_API_KEY=test-key KLAVIYO_BASE_URL=http://127.0.0.1:8765/api/ python -m orchestration.klaviyo sync
+
+``--account KEY=ACCOUNT_ID[:SEED]`` (repeatable) serves several accounts; ``--start`` lines the
+data up with demo CSVs generated with the same ``--seed/--start/--days/--customers``;
+``--report-limit 2/60`` rate-limits the campaign-values report like Klaviyo (2 calls/min).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import date
+
+from orchestration.klaviyo.fake.app import create_app
+from orchestration.klaviyo.fake.data import FakeAccount, FakeAccountConfig
+from orchestration.klaviyo.fake.faults import Fault
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestration.klaviyo.fake", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--key", default="test-key", help="API key of the single account (default test-key)")
+    parser.add_argument("--account", action="append", default=[],
+                        help="KEY=ACCOUNT_ID[:SEED] — serve several accounts (repeatable)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--customers", type=int, default=2_000)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--start", type=date.fromisoformat, default=None, help="first day (default: ends yesterday)")
+    parser.add_argument("--orders-target", type=int, default=None)
+    parser.add_argument("--email-campaigns", type=int, default=12)
+    parser.add_argument("--sms-campaigns", type=int, default=4)
+    parser.add_argument("--report-limit", default="", help="CALLS/SECONDS for campaign-values-reports, e.g. 2/60")
+    parser.add_argument("--faults", default="", help="JSON list of faults active from the start")
+    args = parser.parse_args(argv)
+
+    specs = args.account or [f"{args.key}=default:{args.seed}"]
+    accounts = {}
+    for spec in specs:
+        key, _, rest = spec.partition("=")
+        account_id, _, seed = rest.partition(":")
+        cfg = FakeAccountConfig(seed=int(seed or args.seed), customers=args.customers, days=args.days,
+                                start=args.start, orders_target=args.orders_target,
+                                email_campaigns=args.email_campaigns, sms_campaigns=args.sms_campaigns,
+                                account_id=account_id or "default")
+        started = time.perf_counter()
+        accounts[key] = FakeAccount(cfg)
+        print(f"account {cfg.account_id}: {accounts[key].counts()} "
+              f"(generated in {time.perf_counter() - started:.1f}s)", flush=True)
+    limits = {}
+    if args.report_limit:
+        calls, _, seconds = args.report_limit.partition("/")
+        limits["/api/campaign-values-reports"] = (int(calls), float(seconds or 60))
+    faults = [Fault.from_dict(d) for d in json.loads(args.faults)] if args.faults else None
+    app = create_app(accounts, faults=faults, rate_limits=limits)
+
+    import uvicorn
+
+    print(f"Klaviyo-compatible fake on http://{args.host}:{args.port}/api/", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
