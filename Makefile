@@ -31,6 +31,9 @@ help:
 	@echo "  make db-start | db-stop | db-status   manage the local Postgres cluster"
 	@echo "  make bench      loader vs pandas, dbt build time, segmentation and Prophet timings"
 	@echo "  make lint       sqlfluff lint of the dbt models"
+	@echo "  make dashboards | dashboards-serve   build / serve the Evidence dashboards (127.0.0.1:3001)"
+	@echo "  make bi-credentials                  read-only role for BI tools, prints its connection string"
+	@echo "  make docs       dbt docs on http://127.0.0.1:8081"
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -80,3 +83,5 @@ format: install
 
 clean:
 	rm -rf target logs .pytest_cache
+
+include dashboards/dashboards.mk

@@ -1,0 +1,26 @@
+-- Lifetime performance per campaign (marts.fct_campaign_performance).
+select
+    campaign_key,
+    campaign_id,
+    campaign_name,
+    channel,
+    channel_group,
+    is_paid,
+    channel_count,
+    first_active_date,
+    last_active_date,
+    active_days,
+    spend,
+    impressions,
+    clicks,
+    conversions,
+    revenue,
+    profit,
+    roi,
+    roas,
+    cpa,
+    ctr,
+    cvr,
+    cpc,
+    cpm
+from marts.fct_campaign_performance
