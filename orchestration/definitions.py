@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import warehouse_dbt_models
+from orchestration.assets.klaviyo import KlaviyoResource, klaviyo_streams
 from orchestration.assets.ml import ml_assets, ml_checks
 from orchestration.assets.raw import landing_globs, landing_specs, raw_assets
 from orchestration.automation import build_automation
@@ -16,9 +17,11 @@ from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
 
 
-def build_defs(warehouse: WarehouseResource | None = None) -> dg.Definitions:
-    """Definitions wired to ``warehouse`` (default: configured from the environment)."""
-    all_assets = [*raw_assets, warehouse_dbt_models, *ml_assets]
+def build_defs(
+    warehouse: WarehouseResource | None = None, klaviyo: KlaviyoResource | None = None
+) -> dg.Definitions:
+    """Definitions wired to ``warehouse`` and ``klaviyo`` (default: configured from the environment)."""
+    all_assets = [*raw_assets, klaviyo_streams, warehouse_dbt_models, *ml_assets]
     job, schedule, sensor = build_automation(landing_globs)
     return dg.Definitions(
         assets=[*landing_specs, *all_assets],
@@ -28,6 +31,7 @@ def build_defs(warehouse: WarehouseResource | None = None) -> dg.Definitions:
         sensors=[sensor],
         resources={
             "warehouse": warehouse or WarehouseResource(),
+            "klaviyo": klaviyo or KlaviyoResource(),
             "dbt": DbtCliResource(
                 project_dir=dbt_project,
                 dbt_executable=str(Path(sys.executable).with_name("dbt")),

@@ -13,10 +13,14 @@ import pytest
 
 from orchestration.definitions import build_defs
 from orchestration.demo import DemoConfig, generate
+from orchestration.assets.klaviyo import KlaviyoResource
 from orchestration.resources import WarehouseResource
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG = DemoConfig(seed=11, customers=1_500, campaigns=24, days=120)
+# No KLAVIYO_API_KEY in tests: the Klaviyo assets sync a small account from the local server.
+KLAVIYO_DEMO = KlaviyoResource(demo_customers=300, demo_days=CONFIG.days, demo_start=CONFIG.start.isoformat(),
+                               demo_seed=CONFIG.seed)
 
 pytestmark = pytest.mark.slow
 
@@ -35,13 +39,16 @@ def built(module_db: str, landing: Path) -> tuple[str, dg.ExecuteInProcessResult
 
 
 def _run_everything(dsn: str, landing: Path) -> dg.ExecuteInProcessResult:
-    defs = build_defs(WarehouseResource(dsn=dsn, landing_dir=str(landing)))
+    defs = build_defs(WarehouseResource(dsn=dsn, landing_dir=str(landing)), KLAVIYO_DEMO)
     job = defs.resolve_implicit_global_asset_job_def()
     return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
 
 
-def _expected_campaigns(landing: Path) -> pd.DataFrame:
-    """Per campaign_id spend/revenue/ROI from the CSV itself, the planted bad lines dropped."""
+def _expected_campaigns(landing: Path, klaviyo_days: dict[str, tuple] | None = None) -> pd.DataFrame:
+    """Per campaign_id spend/revenue/ROI from the CSV itself, the planted bad lines dropped.
+
+    ``klaviyo_days`` {channel: (first, last)}: on those days Klaviyo reports the channel's
+    outcomes, so CSV rows there keep their spend but count no clicks or revenue."""
     planted = pd.read_csv(landing / "_ground_truth" / "planted_rows.csv")
     bad_lines = set(planted.loc[planted["source"] == "campaign_performance", "line_number"])
     csv_path = landing / "campaign_performance" / "campaign_performance.csv"
@@ -52,6 +59,10 @@ def _expected_campaigns(landing: Path) -> pd.DataFrame:
     frame["channel_mapped"] = frame["channel"].str.strip().str.lower().map(
         dict(zip(taxonomy["source_channel"], taxonomy["channel"], strict=True))
     )
+    day = pd.to_datetime(frame["date"]).dt.date
+    for channel, (first, last) in (klaviyo_days or {}).items():
+        covered = (frame["channel_mapped"] == channel) & (day >= first) & (day <= last)
+        frame.loc[covered, ["revenue", "clicks"]] = 0
     per_campaign = frame.groupby("campaign_id").agg(
         spend=("cost", "sum"), revenue=("revenue", "sum"), clicks=("clicks", "sum"),
         channel=("channel_mapped", "first"),
@@ -110,30 +121,43 @@ def test_every_asset_builds_and_marts_match_pandas(built, landing: Path) -> None
         mart = pd.DataFrame(
             conn.execute(
                 "select campaign_id, channel, spend, revenue, clicks, roi from marts.fct_campaign_performance"
+                " where source = 'ads'"
             ).fetchall(),
             columns=["campaign_id", "channel", "spend", "revenue", "clicks", "roi"],
         ).set_index("campaign_id")
+        klaviyo_days = {
+            channel: (first, last)
+            for channel, first, last in conn.execute(
+                "select channel, min(date_day), max(date_day) from marts.fct_campaign_daily "
+                "where source = 'klaviyo' and channel in ('email', 'sms') group by channel"
+            ).fetchall()
+        }
+        # Klaviyo-sourced email/SMS rows carry no spend, so monthly spend per channel is the CSV's.
         channel_month = pd.DataFrame(
             conn.execute(
                 "select channel, period_start, spend, share_of_spend from marts.fct_channel_performance "
-                "where grain = 'month'"
+                "where grain = 'month' and (spend <> 0 or sources like '%%ads%%')"
             ).fetchall(),
             columns=["channel", "period_start", "spend", "share_of_spend"],
         )
 
-    expected = _expected_campaigns(landing)
+    # Where Klaviyo covers email/SMS, its outcomes replace the CSV's ESP-reported ones (dbt var
+    # klaviyo__replaces_channels): covered CSV rows keep their spend, report no clicks/revenue.
+    expected = _expected_campaigns(landing, klaviyo_days)
     assert sorted(mart.index) == sorted(expected.index)
+    replaced = expected["channel"].isin(list(klaviyo_days))
     for campaign_id, row in expected.iterrows():
         got = mart.loc[campaign_id]
         assert got["channel"] == row["channel"]
         assert float(got["spend"]) == pytest.approx(row["spend"], abs=0.005)
-        assert float(got["revenue"]) == pytest.approx(row["revenue"], abs=0.005)
+        assert float(got["revenue"]) == pytest.approx(row["revenue"], abs=0.005), campaign_id
         assert int(got["clicks"]) == row["clicks"]
         if pd.isna(row["roi"]):
             assert got["roi"] is None
         else:
             assert float(got["roi"]) == pytest.approx(row["roi"], rel=1e-5, abs=1e-6)
     assert expected["roi"].isna().any(), "demo data should include zero-spend campaigns"
+    assert (~replaced).sum() >= 10 and replaced.any()
 
     frame = expected.attrs["frame"]
     frame["month"] = pd.to_datetime(frame["date"]).dt.to_period("M").dt.to_timestamp().dt.date

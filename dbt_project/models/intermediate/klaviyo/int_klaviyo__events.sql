@@ -5,8 +5,9 @@
 -- when Klaviyo did not attribute it). Ids come from the included
 -- "attribution" resource first, else from the event properties: $flow and
 -- $message (engagement) or $attributed_flow and $attributed_message
--- (conversion); $message is the campaign id for a campaign, the flow
--- message id for a flow.
+-- (conversion); for a flow $message is the flow message id, for a campaign
+-- it may be the campaign message id (looked up in the campaigns' messages)
+-- or the campaign id.
 with
 
 events as (
@@ -39,6 +40,19 @@ single_message_campaigns as (
     where campaign_message_id is not null
     group by account_id, campaign_id
     having count(distinct campaign_message_id) = 1
+
+),
+
+message_campaigns as (
+
+    -- the campaign of each campaign message id ($message may name either)
+    select
+        account_id,
+        campaign_message_id,
+        min(campaign_id) as campaign_id
+    from campaign_messages
+    where campaign_message_id is not null
+    group by account_id, campaign_message_id
 
 ),
 
@@ -117,7 +131,13 @@ messages as (
         flow_resolved.currency_code,
         flow_resolved.flow_id,
         flow_resolved._loaded_at,
-        flow_resolved.attributed_campaign_message_id,
+        case
+            when flow_resolved.flow_id is null
+                then coalesce(
+                        flow_resolved.attributed_campaign_message_id,
+                        message_campaigns.campaign_message_id
+                    )
+        end as attributed_campaign_message_id,
         case
             when flow_resolved.flow_id is not null
                 then coalesce(
@@ -129,6 +149,7 @@ messages as (
             when flow_resolved.flow_id is null
                 then coalesce(
                         flow_resolved.attributed_campaign_id,
+                        message_campaigns.campaign_id,
                         flow_resolved.property_message_ref
                     )
         end as campaign_id,
@@ -144,6 +165,11 @@ messages as (
                 then flow_resolved.attributed_event_id
         end as attributed_event_id
     from flow_resolved
+    left join message_campaigns
+        on
+            flow_resolved.account_id = message_campaigns.account_id
+            and flow_resolved.property_message_ref
+            = message_campaigns.campaign_message_id
 
 ),
 
