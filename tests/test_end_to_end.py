@@ -205,18 +205,24 @@ def test_ml_tables_recover_planted_segments_and_forecast_every_series(built, lan
 def test_rerun_is_idempotent(built, landing: Path) -> None:
     fresh_db, first = built
     assert first.success
+    counts_sql = (
+        "select (select count(*) from raw.campaign_performance), (select count(*) from raw.orders),"
+        " (select count(*) from raw.customers_rejected), (select sum(spend) from marts.fct_campaign_performance),"
+        " (select count(*) from klaviyo_raw.events), (select count(*) from klaviyo_raw.profiles),"
+        " (select sum(attributed_revenue) from marts.fct_email_campaign_performance)"
+    )
     with psycopg.connect(fresh_db) as conn:
-        before = conn.execute(
-            "select (select count(*) from raw.campaign_performance), (select count(*) from raw.orders),"
-            " (select count(*) from raw.customers_rejected), (select sum(spend) from marts.fct_campaign_performance)"
-        ).fetchone()
+        before = conn.execute(counts_sql).fetchone()
         registry_before = conn.execute("select count(*) from raw.load_registry").fetchone()[0]
-    assert _run_everything(fresh_db, landing).success
+    assert before[4] > 0 and before[5] > 0, "the demo Klaviyo account should have been synced"
+    second = _run_everything(fresh_db, landing)
+    assert second.success
+    events = next(
+        m for m in second.get_asset_materialization_events() if m.asset_key == dg.AssetKey(["klaviyo_raw", "events"])
+    ).materialization.metadata
+    assert events["cursor_before"].value != "none (first sync)"  # the second sync is incremental
     with psycopg.connect(fresh_db) as conn:
-        after = conn.execute(
-            "select (select count(*) from raw.campaign_performance), (select count(*) from raw.orders),"
-            " (select count(*) from raw.customers_rejected), (select sum(spend) from marts.fct_campaign_performance)"
-        ).fetchone()
+        after = conn.execute(counts_sql).fetchone()
         statuses = dict(conn.execute("select status, count(*) from raw.load_registry group by 1").fetchall())
     assert after == before
     assert statuses.get("loaded") == registry_before, statuses

@@ -54,6 +54,18 @@ class KlaviyoResource(dg.ConfigurableResource):
             yield [AccountConfig("demo", key, base_url=server.base_url)]
 
 
+def _cursors(dsn: str) -> dict:
+    """{(account_id, stream): cursor} committed before this sync (empty on the first one)."""
+    from orchestration.errors import connect
+
+    with connect(dsn) as conn:
+        exists = conn.execute("select to_regclass('klaviyo_raw._stream_state') is not null").fetchone()[0]
+        if not exists:
+            return {}
+        rows = conn.execute("select account_id, stream, cursor_value from klaviyo_raw._stream_state").fetchall()
+    return {(account, stream): cursor for account, stream, cursor in rows if cursor is not None}
+
+
 @dg.multi_asset(
     name="klaviyo_streams",
     specs=[
@@ -74,6 +86,7 @@ def klaviyo_streams(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     """Sync every stream of every configured account (or of the local demo account)."""
     from orchestration.klaviyo.sync import sync_accounts
 
+    before = _cursors(warehouse.get_dsn())
     with klaviyo.accounts() as accounts:
         results = sync_accounts(warehouse.get_dsn(), accounts, raise_on_error=False)
     for result in results:
@@ -93,6 +106,10 @@ def klaviyo_streams(context: dg.AssetExecutionContext, warehouse: WarehouseResou
                 "rows_received": sum(s.rows_received for s in per_account),
                 "rows_written": sum(s.rows_written for s in per_account),
                 "retries": sum(s.retries for s in per_account),
+                "cursor_before": ", ".join(
+                    before[(r.account_id, stream.name)].isoformat()
+                    for r in results if before.get((r.account_id, stream.name))
+                ) or "none (first sync)",
                 "cursor_after": ", ".join(s.cursor.isoformat() for s in per_account if s.cursor) or "none",
             },
         )
