@@ -42,6 +42,46 @@ def source_counts(conn: psycopg.Connection) -> list[SourceCounts]:
     return [SourceCounts(r[0], r[1], int(r[2] or 0), int(r[3] or 0), int(r[4] or 0)) for r in rows]
 
 
+def _exists(conn: psycopg.Connection, table: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (table,)).fetchone()[0]
+
+
+def klaviyo_counts(conn: psycopg.Connection) -> list[tuple[str, int]]:
+    """Rows per Klaviyo stream table (empty when Klaviyo was never synced)."""
+    streams = ("profiles", "events", "campaigns", "flows", "metrics", "lists", "campaign_values_reports")
+    return [
+        (stream, conn.execute(f"select count(*) from klaviyo_raw.{stream}").fetchone()[0])
+        for stream in streams
+        if _exists(conn, f"klaviyo_raw.{stream}")
+    ]
+
+
+def ml_lines(conn: psycopg.Connection) -> list[str]:
+    """One line per model: its newest version and what it produced."""
+    if not _exists(conn, "ml.model_runs"):
+        return []
+    lines = []
+    runs = conn.execute(
+        "select distinct on (model_name) model_name, model_version, row_count, metrics from ml.model_runs "
+        "order by model_name, trained_at desc"
+    ).fetchall()
+    for name, version, rows, metrics in runs:
+        if name == "customer_segmentation":
+            sizes = conn.execute(
+                "select segment_label, size from ml.segment_profiles where model_version = %s order by segment_id",
+                (version,),
+            ).fetchall()
+            parts = ", ".join(f"{label} {size:,}" for label, size in sizes)
+            lines.append(f"  segments ({version}, {rows:,} customers, k={metrics.get('k')}): {parts}")
+        elif name == "prophet_forecasts":
+            worse = metrics.get("series_worse_than_baseline") or []
+            lines.append(
+                f"  forecasts ({version}): {metrics.get('series')} series, mean MASE {metrics.get('mean_mase', 0):.2f};"
+                f" worse than seasonal naive on {len(worse)}"
+            )
+    return lines
+
+
 def refused_files(conn: psycopg.Connection) -> list[tuple[str, str]]:
     """(path, sentence) of files whose current content was refused or failed to load."""
     return conn.execute(
@@ -60,10 +100,16 @@ def refused_files(conn: psycopg.Connection) -> list[tuple[str, str]]:
 
 def campaigns_by_roi(conn: psycopg.Connection, limit: int = 5) -> tuple[list[CampaignRoi], list[CampaignRoi]]:
     """Top and bottom ``limit`` campaigns by ROI (campaigns with spend only)."""
+    # Where Klaviyo reports a channel, CSV campaigns of that channel keep only their spend
+    # (their outcomes come from Klaviyo), so their ROI says nothing: leave them out.
     query = """
         select campaign_name, channel, spend, revenue, roi
         from marts.fct_campaign_performance
         where roi is not null
+          and not (
+            source = 'ads'
+            and channel in (select distinct channel from marts.fct_campaign_daily where source = 'klaviyo')
+          )
         order by roi {order}, campaign_name
         limit %s
     """
@@ -81,6 +127,8 @@ def render(dsn: str | None = None) -> str:
         counts = source_counts(conn)
         refused = refused_files(conn)
         top, bottom = campaigns_by_roi(conn)
+        klaviyo = klaviyo_counts(conn)
+        models = ml_lines(conn)
     lines = ["", "Warehouse built.", "", "Rows per source (current file versions):"]
     lines.append(f"  {'source':<24}{'files':>6}{'read':>12}{'loaded':>12}{'rejected':>10}")
     for c in counts:
@@ -89,6 +137,10 @@ def render(dsn: str | None = None) -> str:
     if refused:
         lines += ["", "Files NOT loaded (fix and rerun):"]
         lines += [f"  {path}: {message}" for path, message in refused]
+    if klaviyo:
+        lines += ["", "Klaviyo rows: " + ", ".join(f"{stream} {count:,}" for stream, count in klaviyo)]
+    if models:
+        lines += ["", "Models (ml schema):", *models]
     for title, rows in (("Top 5 campaigns by ROI:", top), ("Bottom 5 campaigns by ROI:", bottom)):
         lines += ["", title]
         for r in rows:
@@ -103,7 +155,9 @@ def render(dsn: str | None = None) -> str:
         "  Lineage and runs:  make dev   → http://127.0.0.1:3000",
         f"  SQL client:        psql \"host={host} port={port} dbname={db} user={user}\""
         + ("  (password: .warehouse/warehouse.password)" if not os.environ.get("WAREHOUSE_DSN") else ""),
-        "  Marts:             marts.fct_campaign_performance, marts.fct_channel_performance, marts.fct_campaign_daily",
+        "  Marts:             marts.fct_campaign_performance, fct_channel_performance, fct_customer_cohorts,",
+        "                     fct_customer_rfm, fct_email_campaign_performance, … (make docs)",
+        "  Dashboards:        make dashboards && make dashboards-serve → http://127.0.0.1:3001",
         "",
     ]
     return "\n".join(lines)

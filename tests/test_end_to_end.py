@@ -215,6 +215,9 @@ def test_rerun_is_idempotent(built, landing: Path) -> None:
         before = conn.execute(counts_sql).fetchone()
         registry_before = conn.execute("select count(*) from raw.load_registry").fetchone()[0]
     assert before[4] > 0 and before[5] > 0, "the demo Klaviyo account should have been synced"
+    with psycopg.connect(fresh_db) as conn:
+        # The campaign report covers the demo period, so the reconciliation test had work to do.
+        assert conn.execute("select count(*) from klaviyo_raw.campaign_values_reports").fetchone()[0] > 0
     second = _run_everything(fresh_db, landing)
     assert second.success
     events = next(

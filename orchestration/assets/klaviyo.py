@@ -10,7 +10,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 
 import dagster as dg
 
@@ -34,12 +34,14 @@ class KlaviyoResource(dg.ConfigurableResource):
         return bool(os.environ.get("KLAVIYO_API_KEY") or os.environ.get("KLAVIYO_ACCOUNTS"))
 
     @contextmanager
-    def accounts(self) -> Iterator[list]:
-        """The accounts to sync; starts and stops the demo server when no account is configured."""
+    def accounts(self) -> Iterator[tuple[list, datetime | None]]:
+        """(accounts, sync time) to sync; starts and stops the demo server when no account is
+        configured. The demo account's sync time is the day after its data ends, so the
+        campaign report's window (the last year) covers the demo period."""
         from orchestration.klaviyo.config import AccountConfig, load_accounts
 
         if self.is_configured():
-            yield load_accounts()
+            yield load_accounts(), None
             return
         from orchestration.klaviyo.fake.app import create_app
         from orchestration.klaviyo.fake.data import FakeAccount, FakeAccountConfig
@@ -50,8 +52,10 @@ class KlaviyoResource(dg.ConfigurableResource):
             seed=self.demo_seed, customers=self.demo_customers, days=self.demo_days,
             start=date.fromisoformat(self.demo_start),
         ))
+        end = date.fromisoformat(self.demo_start) + timedelta(days=self.demo_days + 1)
+        now = datetime.combine(end, time.min, tzinfo=timezone.utc)
         with ThreadedServer(create_app({key: account})) as server:
-            yield [AccountConfig("demo", key, base_url=server.base_url)]
+            yield [AccountConfig("demo", key, base_url=server.base_url)], now
 
 
 def _cursors(dsn: str) -> dict:
@@ -87,8 +91,8 @@ def klaviyo_streams(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     from orchestration.klaviyo.sync import sync_accounts
 
     before = _cursors(warehouse.get_dsn())
-    with klaviyo.accounts() as accounts:
-        results = sync_accounts(warehouse.get_dsn(), accounts, raise_on_error=False)
+    with klaviyo.accounts() as (accounts, now):
+        results = sync_accounts(warehouse.get_dsn(), accounts, raise_on_error=False, now=now)
     for result in results:
         for stream in result.streams:
             context.log.info(stream.line(result.account_id))
