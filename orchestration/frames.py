@@ -28,9 +28,17 @@ def ensure_table(conn: psycopg.Connection, schema: str, table: str, columns: Map
 
 
 def append_frame(conn: psycopg.Connection, schema: str, table: str, frame: pd.DataFrame,
-                 columns: Mapping[str, str]) -> int:
-    """Create the table if needed and COPY ``frame[columns]`` into it; returns the row count."""
+                 columns: Mapping[str, str], replace_version: str | None = None) -> int:
+    """Create the table if needed and COPY ``frame[columns]`` into it; returns the row count.
+
+    With ``replace_version``, rows of that ``model_version`` are deleted first (in the same
+    transaction), so rerunning a model on the same data does not duplicate its output."""
     ensure_table(conn, schema, table, columns)
+    if replace_version is not None:
+        conn.execute(
+            sql.SQL("delete from {}.{} where model_version = %s").format(sql.Identifier(schema), sql.Identifier(table)),
+            (replace_version,),
+        )
     names = list(columns)
     copy_sql = sql.SQL("copy {}.{} ({}) from stdin").format(
         sql.Identifier(schema), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names))

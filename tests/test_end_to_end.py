@@ -209,7 +209,9 @@ def test_rerun_is_idempotent(built, landing: Path) -> None:
         "select (select count(*) from raw.campaign_performance), (select count(*) from raw.orders),"
         " (select count(*) from raw.customers_rejected), (select sum(spend) from marts.fct_campaign_performance),"
         " (select count(*) from klaviyo_raw.events), (select count(*) from klaviyo_raw.profiles),"
-        " (select sum(attributed_revenue) from marts.fct_email_campaign_performance)"
+        " (select sum(attributed_revenue) from marts.fct_email_campaign_performance),"
+        " (select count(*) from ml.customer_segments), (select count(*) from ml.segment_profiles),"
+        " (select count(*) from ml.forecasts)"
     )
     with psycopg.connect(fresh_db) as conn:
         before = conn.execute(counts_sql).fetchone()

@@ -142,8 +142,9 @@ def customer_segments(context: dg.AssetExecutionContext, warehouse: WarehouseRes
             json.dumps({c.removesuffix("_mean"): float(row[c]) for c in mean_columns}) for _, row in profiles.iterrows()
         ]
         profiles["model_version"] = result.model_version
-        append_frame(conn, ML_SCHEMA, "customer_segments", result.assignments, SEGMENTS)
-        append_frame(conn, ML_SCHEMA, "segment_profiles", profiles, PROFILES)
+        version = result.model_version
+        append_frame(conn, ML_SCHEMA, "customer_segments", result.assignments, SEGMENTS, replace_version=version)
+        append_frame(conn, ML_SCHEMA, "segment_profiles", profiles, PROFILES, replace_version=version)
         _append_run(conn, model_run_record(
             "customer_segmentation", result.model_version, result.params, None, None, len(frame), result.metrics,
         ))
@@ -248,9 +249,9 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
         components = result.components.assign(model_version=version)
         components["ds"] = pd.to_datetime(components["ds"]).dt.date
         summary = backtest.summary.assign(model_version=version)
-        append_frame(conn, ML_SCHEMA, "forecasts", forecast, FORECASTS)
-        append_frame(conn, ML_SCHEMA, "forecast_components", components, COMPONENTS)
-        append_frame(conn, ML_SCHEMA, "forecast_backtest", summary, BACKTEST)
+        append_frame(conn, ML_SCHEMA, "forecasts", forecast, FORECASTS, replace_version=version)
+        append_frame(conn, ML_SCHEMA, "forecast_components", components, COMPONENTS, replace_version=version)
+        append_frame(conn, ML_SCHEMA, "forecast_backtest", summary, BACKTEST, replace_version=version)
         prophet_rows = summary[summary["model"] != "seasonal_naive"]
         _append_run(conn, model_run_record(
             "prophet_forecasts", version, result.params,
