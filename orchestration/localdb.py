@@ -57,7 +57,8 @@ class Cluster:
 
     @property
     def log_file(self) -> Path:
-        return self.home / "server.log"
+        # Beside the data dir, which the postgres OS user can always reach (see _prepare_dirs).
+        return self.data_dir.resolve().parent / "server.log"
 
     @property
     def superuser_password_file(self) -> Path:
@@ -126,6 +127,7 @@ def _run_pg(args: list[str], **kw) -> subprocess.CompletedProcess:
     """Run a server binary as the postgres OS user when we are root (pg_ctl refuses root)."""
     if _as_root():
         args = ["runuser", "-u", "postgres", "--", *args]
+        kw.setdefault("cwd", "/")  # the checkout itself may be closed to the postgres user
     return subprocess.run(args, capture_output=True, text=True, **kw)
 
 
@@ -185,17 +187,27 @@ def _initdb(cluster: Cluster, bindir: Path) -> None:
         pg = pwd.getpwnam("postgres")
         os.chown(cluster.data_dir.resolve(), pg.pw_uid, pg.pw_gid)
     os.chmod(cluster.data_dir.resolve(), 0o700)
-    res = _run_pg(
-        [
-            str(bindir / "initdb"),
-            "-D", str(cluster.data_dir.resolve()),
-            "-U", "postgres",
-            "-E", "UTF8",
-            "--locale=C.UTF-8",
-            "--auth=scram-sha-256",
-            f"--pwfile={cluster.superuser_password_file}",
-        ]
-    )
+    # initdb reads the password as the postgres user: hand it a copy beside the data dir.
+    pwfile = cluster.data_dir.resolve().parent / ".initdb-password"
+    pwfile.write_text(cluster.superuser_password_file.read_text())
+    os.chmod(pwfile, 0o600)
+    if _as_root():
+        pg = pwd.getpwnam("postgres")
+        os.chown(pwfile, pg.pw_uid, pg.pw_gid)
+    try:
+        res = _run_pg(
+            [
+                str(bindir / "initdb"),
+                "-D", str(cluster.data_dir.resolve()),
+                "-U", "postgres",
+                "-E", "UTF8",
+                "--locale=C.UTF-8",
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
+            ]
+        )
+    finally:
+        pwfile.unlink(missing_ok=True)
     if res.returncode != 0:
         raise LocalDbError(f"initdb failed for {cluster.data_dir}: {res.stderr.strip()}")
 
