@@ -7,9 +7,7 @@ name (and everything upstream), seeds and models only: about 6 s.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +16,7 @@ from pathlib import Path
 from orchestration import bi_access, settings
 from orchestration.demo import DemoConfig, generate
 from orchestration.ingest import load_landing
+from tests.dbt_cli import dbt_test_env, run_dbt
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = REPO_ROOT / "dashboards"
@@ -47,14 +46,8 @@ def build_dashboard_marts(dsn: str, workdir: Path, models: list[str] | None = No
     results = load_landing(dsn, landing, progress=False)
     assert all(r.ok for r in results), [r.line() for r in results]
     selected = [f"+{name}" for name in (models or marts_read_by_dashboards())]
-    env = dict(os.environ)
-    env.update(settings.dbt_env(dsn))
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    command = [
-        "dbt", "build", "--select", *selected, "--resource-type", "seed", "--resource-type", "model",
-        "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs"),
-    ]
-    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    args = ["build", "--select", *selected, "--resource-type", "seed", "--resource-type", "model"]
+    result = run_dbt(args, dbt_test_env(settings.dbt_env(dsn)), workdir)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
 
 

@@ -24,7 +24,6 @@ version's lines deleted, the new ones added) without rewriting the retail rows.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from decimal import ROUND_HALF_UP, Decimal
@@ -37,6 +36,7 @@ import pytest
 from orchestration import settings
 from orchestration.ingest import load_file, load_specs
 from orchestration.ingest.schema import ensure_schema
+from tests.dbt_cli import dbt_test_env, run_dbt
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
@@ -53,12 +53,7 @@ pytestmark = pytest.mark.slow
 
 
 def _dbt(args: list[str], dsn: str, work: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.update(settings.dbt_env(dsn))
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
-    command = ["dbt", *args, "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return run_dbt(args, dbt_test_env(settings.dbt_env(dsn)), work)
 
 
 def _write_late_orders(path: Path, lines: list[tuple[str, str, str, str]]) -> None:

@@ -10,7 +10,6 @@ from the raw rows.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,6 +19,7 @@ import psycopg
 import pytest
 
 from orchestration import settings
+from tests.dbt_cli import dbt_test_env, run_dbt
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_SQL = REPO_ROOT / "tests" / "fixtures" / "raw_minimal.sql"
@@ -27,18 +27,8 @@ VENV_BIN = REPO_ROOT / ".venv" / "bin"
 SIX_PLACES = Decimal("0.000001")
 
 
-def _env(extra: dict[str, str]) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(extra)
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
-    return env
-
-
 def _dbt(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """Run dbt with its own target/log folders, so parallel runs don't collide."""
-    command = ["dbt", *args, "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
-    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return run_dbt(args, env, tmp_path, timeout=300)
 
 
 def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
@@ -50,7 +40,7 @@ def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
 
 def test_dbt_parse_needs_no_database(tmp_path: Path) -> None:
     # Nothing listens on port 1: parse must not try to connect.
-    env = _env({"PGHOST": "127.0.0.1", "PGPORT": "1", "PGUSER": "nobody", "PGPASSWORD": "", "PGDATABASE": "none"})
+    env = dbt_test_env({"PGHOST": "127.0.0.1", "PGPORT": "1", "PGUSER": "nobody", "PGPASSWORD": "", "PGDATABASE": "none"})
     env["DBT_PROFILES_DIR"] = str(REPO_ROOT)
     result = _dbt(["parse", "--no-partial-parse"], env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -70,7 +60,7 @@ def test_dbt_build_on_raw_fixture(fresh_db: str, tmp_path: Path) -> None:
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         conn.execute(FIXTURE_SQL.read_text())
 
-    env = _env(settings.dbt_env(fresh_db))
+    env = dbt_test_env(settings.dbt_env(fresh_db))
     result = _dbt(["build"], env, tmp_path)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
 
@@ -173,7 +163,7 @@ def test_sqlfluff_lint_is_clean() -> None:
     result = subprocess.run(
         [str(sqlfluff), "lint", "dbt_project", "--nocolor"],
         cwd=REPO_ROOT,
-        env=_env({}),
+        env=dbt_test_env({}),
         capture_output=True,
         text=True,
         timeout=300,

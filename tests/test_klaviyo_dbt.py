@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ import psycopg
 import pytest
 
 from orchestration import settings
+from tests.dbt_cli import dbt_test_env, run_dbt
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
@@ -43,17 +43,8 @@ KIND = {
 SPRING, NEWS, FLASH = "01HQSPRING0000000000000000", "01HQNEWSAPR000000000000000", "01HQFLASHSMS00000000000000"
 
 
-def _env(extra: dict[str, str]) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(extra)
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
-    return env
-
-
 def _dbt(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    command = ["dbt", *args, "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
-    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return run_dbt(args, env, tmp_path, timeout=300)
 
 
 def _ratio(numerator, denominator) -> Decimal | None:
@@ -183,7 +174,7 @@ def built(module_db: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str
     with psycopg.connect(module_db, autocommit=True) as conn:
         conn.execute((FIXTURES / "raw_minimal.sql").read_text())
         conn.execute((FIXTURES / "klaviyo_minimal.sql").read_text())
-    env = _env(settings.dbt_env(module_db))
+    env = dbt_test_env(settings.dbt_env(module_db))
     dbt_dir = tmp_path_factory.mktemp("dbt")
     result = _dbt(["build", "--threads", "4", "--select", *SELECTION], env, dbt_dir)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
