@@ -61,7 +61,8 @@ def test_dbt_build_on_raw_fixture(fresh_db: str, tmp_path: Path) -> None:
         conn.execute(FIXTURE_SQL.read_text())
 
     env = dbt_test_env(settings.dbt_env(fresh_db))
-    result = _dbt(["build"], env, tmp_path)
+    # The models fed by the ML tables (source:ml+) need the ML assets; tests/test_ml_marts.py builds them.
+    result = _dbt(["build", "--exclude", "source:ml+"], env, tmp_path)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
 
     run_results = json.loads((tmp_path / "target" / "run_results.json").read_text())

@@ -6,7 +6,7 @@ values reports) beside the CSV fixture ``raw_minimal.sql``. ``dbt build`` runs e
 model, data test and unit test; the email marts, the attribution and the channel marts
 are then compared with values computed here from the raw documents, independently of
 the SQL. Also: the incremental events model picks up newly loaded events only once, no
-e-mail address leaves ``klaviyo_raw``, and the reconciliation test lists a campaign
+e-mail address leaves ``klaviyo_raw``, and the reconciliation asset check lists a campaign
 whose numbers disagree with Klaviyo's report.
 """
 
@@ -24,6 +24,8 @@ import psycopg
 import pytest
 
 from orchestration import settings
+from orchestration.assets.reconciliation import klaviyo_campaigns_reconcile
+from orchestration.resources import WarehouseResource
 from tests.dbt_cli import dbt_test_env, run_dbt
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -164,7 +166,7 @@ def _keyed(conn: psycopg.Connection, relation: str, key: str, where: str = "true
 SELECTION = [
     "+fct_email_campaign_performance", "+fct_email_campaign_message_performance", "+fct_flow_performance",
     "+fct_flow_message_performance", "+dim_email_profiles", "stg_klaviyo__lists", "+fct_channel_performance",
-    "+fct_campaign_performance", "assert_klaviyo_campaigns_reconcile_with_reports",
+    "+fct_campaign_performance", "fct_email_campaign_reconciliation",
 ]
 
 
@@ -187,8 +189,9 @@ def test_klaviyo_models_build_and_match_python(built) -> None:
     assert not [u for u, status in statuses.items() if status not in ("pass", "success", "warn")]
     klaviyo_units = [u for u in statuses if u.startswith("unit_test.") and ("klaviyo" in u or "email" in u)]
     assert len(klaviyo_units) >= 8 and all(statuses[u] == "pass" for u in klaviyo_units), klaviyo_units
-    reconcile = [u for u in statuses if "assert_klaviyo_campaigns_reconcile_with_reports" in u]
-    assert reconcile and statuses[reconcile[0]] == "pass"
+    reconciled = klaviyo_campaigns_reconcile(warehouse=WarehouseResource(dsn=fresh_db))
+    assert reconciled.passed, reconciled.description
+    assert reconciled.metadata["measures_compared"].value > 0
 
     with psycopg.connect(fresh_db) as conn:
         events = _events(conn)
@@ -355,16 +358,14 @@ def test_incremental_events_reconciliation_and_no_pii(built) -> None:
                                            "campaign_message_id": "CMFLASH01", "send_channel": "sms"},
                              "statistics": {"clicks": 2, "clicks_unique": 2, "conversion_value": 999.0}}}', 'sync-2')
         """)
-    failing = _dbt(["test", "--select", "assert_klaviyo_campaigns_reconcile_with_reports", "--store-failures"],
-                   env, tmp_path)
-    assert failing.returncode != 0, failing.stdout[-3000:]
-    with psycopg.connect(fresh_db) as conn:
-        listed = conn.execute(
-            "select campaign_id, campaign_name, measure, ours, reported"
-            " from dbt_test__audit.assert_klaviyo_campaigns_reconcile_with_reports"
-        ).fetchall()
-    assert listed == [("01HQFLASHSMS00000000000000", "Flash SMS", "attributed_revenue", Decimal("125.0000"),
-                       Decimal("999.0"))]
+    rebuilt = _dbt(["run", "--select", "fct_email_campaign_reconciliation"], env, tmp_path)
+    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
+    check = klaviyo_campaigns_reconcile(warehouse=WarehouseResource(dsn=fresh_db))
+    assert not check.passed
+    listed = [(r["campaign_id"], r["campaign_name"], r["measure"], r["ours"], r["reported"])
+              for r in check.metadata["out_of_tolerance"].value]
+    assert listed == [("01HQFLASHSMS00000000000000", "Flash SMS", "attributed_revenue", 125.0, 999.0)]
+    assert "Flash SMS (attributed_revenue)" in check.description
 
 
 def test_fixture_documents_follow_the_openapi_spec(shared_data: Path) -> None:

@@ -65,6 +65,17 @@ COMPONENTS = {
     "weekly": "double precision",
     "yearly": "double precision",
 }
+PLANNING = {
+    "model_version": "text not null",
+    "month": "date not null",
+    "channel": "text not null",
+    "revenue": "double precision",
+    "spend": "double precision",
+    "roas": "double precision",
+    "roi": "double precision",
+    "new_customers": "double precision",
+    "cac": "double precision",
+}
 BACKTEST = {
     "model_version": "text not null",
     "series": "text not null",
@@ -109,19 +120,34 @@ def _append_run(conn, record: dict) -> None:
     append_frame(conn, ML_SCHEMA, "model_runs", pd.DataFrame([record]), MODEL_RUNS)
 
 
-@dg.asset(
-    key=dg.AssetKey([ML_SCHEMA, "customer_segments"]),
-    deps=[dg.AssetKey(["marts", "fct_customer_rfm"]), dg.AssetKey(["marts", "dim_customers"])],
-    group_name="ml",
-    kinds={"python", "scikitlearn", "postgres"},
-    owners=["team:data-science"],
-    description=(
-        "Customer segments: k-means on log/robust-scaled recency, frequency, monetary and, where "
-        "the CRM file provides them, sessions, pages per session, session duration and age; k "
-        "chosen by silhouette. Writes ml.customer_segments, ml.segment_profiles, ml.model_runs."
-    ),
+def _spec(table: str, deps: list[dg.AssetKey], kinds: set[str], description: str) -> dg.AssetSpec:
+    """The spec of one ``ml.<table>`` output (one asset per table the model writes)."""
+    return dg.AssetSpec(
+        key=dg.AssetKey([ML_SCHEMA, table]), deps=deps, group_name="ml", kinds=kinds,
+        owners=["team:data-science"], description=description,
+    )
+
+
+SEGMENTATION_DEPS = [dg.AssetKey(["marts", "fct_customer_rfm"]), dg.AssetKey(["marts", "dim_customers"])]
+SEGMENTATION_KINDS = {"python", "scikitlearn", "postgres"}
+
+
+@dg.multi_asset(
+    name="customer_segmentation",
+    specs=[
+        _spec("customer_segments", SEGMENTATION_DEPS, SEGMENTATION_KINDS, (
+            "One row per customer and model version: the customer's segment from k-means on "
+            "log/robust-scaled recency, frequency, monetary and, where the CRM file provides them, "
+            "sessions, pages per session, session duration and age (k chosen by silhouette), its "
+            "label and distance to the centre. The run is registered in ml.model_runs."
+        )),
+        _spec("segment_profiles", SEGMENTATION_DEPS, SEGMENTATION_KINDS, (
+            "One row per segment and model version: size, share, revenue share and feature means."
+        )),
+    ],
 )
-def customer_segments(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def customer_segmentation(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Train the segmentation on the customer marts and write its two tables and registry row."""
     from ml.registry import model_run_record
     from ml.segmentation import segment_customers
 
@@ -149,7 +175,13 @@ def customer_segments(context: dg.AssetExecutionContext, warehouse: WarehouseRes
             "customer_segmentation", result.model_version, result.params, None, None, len(frame), result.metrics,
         ))
     sizes = profiles[["segment_id", "segment_label", "size", "share", "revenue_share"]]
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey([ML_SCHEMA, "segment_profiles"]),
+        metadata={"model_version": result.model_version, "segments": dg.MetadataValue.md(_md_table(sizes)),
+                  "dagster/row_count": len(profiles)},
+    )
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey([ML_SCHEMA, "customer_segments"]),
         metadata={
             "model_version": result.model_version,
             "k": int(result.metrics.get("k", len(profiles))),
@@ -161,78 +193,117 @@ def customer_segments(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     )
 
 
-FORECAST_SERIES_SQL = """
-    select date_day as ds, channel, spend, conversions, revenue
-    from marts.fct_campaign_daily
-"""
-NEW_CUSTOMERS_SQL = """
-    select first_order_date as ds, coalesce(acquisition_channel, 'unknown') as channel
-    from marts.dim_customers
-    where first_order_date is not null
+SERIES_SQL = """
+    select series, date_day as ds, metric_value as y
+    from marts.fct_metric_daily
+    order by series, date_day
 """
 
 
 def _series_frame(conn) -> pd.DataFrame:
-    """Long frame (series, ds, y): revenue, conversions, spend and new customers, per channel and total."""
-    daily = read_frame(conn, FORECAST_SERIES_SQL)
-    parts = []
-    if not daily.empty:
-        daily["ds"] = pd.to_datetime(daily["ds"])
-        for metric in ("revenue", "conversions", "spend"):
-            values = daily.assign(y=pd.to_numeric(daily[metric], errors="coerce"))
-            total = values.groupby("ds", as_index=False)["y"].sum().assign(series=f"{metric}|total")
-            per = values.groupby(["channel", "ds"], as_index=False)["y"].sum()
-            per["series"] = metric + "|" + per["channel"]
-            parts += [total, per.drop(columns="channel")]
-    new = read_frame(conn, NEW_CUSTOMERS_SQL)
-    if not new.empty:
-        new["ds"] = pd.to_datetime(new["ds"])
-        total = new.groupby("ds").size().rename("y").reset_index().assign(series="new_customers|total")
-        per = new.groupby(["channel", "ds"]).size().rename("y").reset_index()
-        per["series"] = "new_customers|" + per["channel"]
-        parts += [total, per.drop(columns="channel")]
-    if not parts:
+    """Long frame (series, ds, y) from marts.fct_metric_daily: revenue, conversions, spend and
+    new customers, per channel and total (series ``<metric>|<channel>``)."""
+    frame = read_frame(conn, SERIES_SQL)
+    if frame.empty:
         return pd.DataFrame(columns=["series", "ds", "y"])
-    return pd.concat(parts, ignore_index=True)[["series", "ds", "y"]]
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    frame["y"] = pd.to_numeric(frame["y"], errors="coerce").astype(float)
+    return frame
 
 
-def _plot(history: pd.DataFrame, forecast: pd.DataFrame, series: str) -> str:
-    """A small PNG (markdown image, base64) of history + forecast with its interval."""
+def _planning_frame(forecast: pd.DataFrame) -> pd.DataFrame:
+    """Monthly ROI and acquisition forecast per channel (and total) from the daily forecasts.
+
+    Spend is the spend forecast (``ml.planning``: revenue ÷ spend, spend ÷ new customers, ratios
+    of monthly sums). A channel needs revenue and spend forecasts; new customers are joined where
+    forecast."""
+    from ml.planning import acquisition_forecast, roi_forecast
+
+    by_series = {name: frame for name, frame in forecast.groupby("series")}
+    rows = []
+    channels = sorted({s.split("|", 1)[1] for s in by_series if s.startswith("revenue|")})
+    for channel in channels:
+        revenue, spend = by_series.get(f"revenue|{channel}"), by_series.get(f"spend|{channel}")
+        if revenue is None or spend is None:
+            continue
+        roi = roi_forecast(revenue, spend_forecast=spend, period="MS")
+        new = by_series.get(f"new_customers|{channel}")
+        if new is not None:
+            acquisition = acquisition_forecast(new, spend_forecast=spend, period="MS")
+            roi = roi.merge(acquisition[["ds", "new_customers", "cac"]], on="ds", how="left")
+        else:
+            roi = roi.assign(new_customers=float("nan"), cac=float("nan"))
+        rows.append(roi.assign(channel=channel))
+    if not rows:
+        return pd.DataFrame(columns=list(PLANNING))
+    out = pd.concat(rows, ignore_index=True).rename(columns={"ds": "month"})
+    out["month"] = pd.to_datetime(out["month"]).dt.date
+    return out
+
+
+def _plot_metric(history: pd.DataFrame, forecast: pd.DataFrame, metric: str, history_days: int = 180) -> str:
+    """One PNG per metric (markdown image, base64): a small panel per series with the last
+    ``history_days`` of actuals, the forecast and its interval."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 2.4), dpi=80)
-    h = history[history["series"] == series]
-    f = forecast[forecast["series"] == series]
-    ax.plot(h["ds"], h["y"], lw=0.8, color="#555", label="actual")
-    ax.plot(f["ds"], f["yhat"], lw=1.0, color="#1f77b4", label="forecast")
-    ax.fill_between(f["ds"], f["yhat_lower"], f["yhat_upper"], color="#1f77b4", alpha=0.2)
-    ax.set_title(series, fontsize=9)
-    ax.tick_params(labelsize=7)
+    names = sorted(s for s in forecast["series"].unique() if s.startswith(metric + "|"))
+    names.sort(key=lambda s: not s.endswith("|total"))  # total first
+    cols = 3
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 1.9 * rows), dpi=70, squeeze=False)
+    start = history["ds"].max() - pd.Timedelta(days=history_days)
+    for ax, name in zip(axes.flat, names, strict=False):
+        h = history[(history["series"] == name) & (history["ds"] >= start)]
+        f = forecast[forecast["series"] == name]
+        ax.plot(h["ds"], h["y"], lw=0.7, color="#555")
+        ax.plot(f["ds"], f["yhat"], lw=1.0, color="#1f77b4")
+        ax.fill_between(f["ds"], f["yhat_lower"], f["yhat_upper"], color="#1f77b4", alpha=0.2)
+        ax.set_title(name.split("|", 1)[1], fontsize=8)
+        ax.tick_params(labelsize=6)
+        ax.tick_params(axis="x", labelrotation=30)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    fig.suptitle(f"{metric}: actuals (grey) and {len(forecast['ds'].unique())}-day forecast with 80% interval",
+                 fontsize=9)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
-    return f"![{series}](data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()})"
+    return f"![{metric}](data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()})"
 
 
-@dg.asset(
-    key=dg.AssetKey([ML_SCHEMA, "forecasts"]),
-    deps=[dg.AssetKey(["marts", "fct_campaign_daily"]), dg.AssetKey(["marts", "dim_customers"])],
-    group_name="ml",
-    kinds={"python", "prophet", "postgres"},
-    owners=["team:data-science"],
-    description=(
-        "Daily revenue, conversions, spend and new customers per channel and in total, forecast "
-        f"{FORECAST_HORIZON} days ahead with Prophet (weekly + yearly seasonality, 80% intervals); a "
-        f"rolling-origin backtest ({BACKTEST_FOLDS} folds × {BACKTEST_HORIZON} days) against a "
-        "seasonal-naive baseline. Writes ml.forecasts, ml.forecast_components, ml.forecast_backtest, "
-        "ml.model_runs."
-    ),
+FORECAST_DEPS = [dg.AssetKey(["marts", "fct_metric_daily"])]
+FORECAST_KINDS = {"python", "prophet", "postgres"}
+
+
+@dg.multi_asset(
+    name="prophet_forecasts",
+    specs=[
+        _spec("forecasts", FORECAST_DEPS, FORECAST_KINDS, (
+            "Daily revenue, conversions, spend and new customers per channel and in total "
+            f"(marts.fct_metric_daily), forecast {FORECAST_HORIZON} days ahead with Prophet (weekly + "
+            "yearly seasonality, 80% intervals), one row per series, day and model version. The run "
+            "is registered in ml.model_runs."
+        )),
+        _spec("forecast_components", FORECAST_DEPS, FORECAST_KINDS, (
+            "Prophet's additive components per series and forecast day: trend, weekly and yearly "
+            "seasonality (the seasonality patterns)."
+        )),
+        _spec("forecast_backtest", FORECAST_DEPS, FORECAST_KINDS, (
+            f"Rolling-origin backtest ({BACKTEST_FOLDS} folds × {BACKTEST_HORIZON} days) per series: "
+            "MAPE, sMAPE and MASE of Prophet and of the seasonal-naive baseline."
+        )),
+        _spec("planning_forecast", FORECAST_DEPS, FORECAST_KINDS, (
+            "Monthly ROI (forecast revenue ÷ forecast spend) and acquisition (forecast new customers, "
+            "CAC = spend ÷ new customers) per channel and in total, over the forecast horizon."
+        )),
+    ],
 )
-def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def prophet_forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Fit, backtest and forecast every daily series; write the four tables and a registry row."""
     from ml.backtest import rolling_origin_backtest
     from ml.forecasting import forecast_many
     from ml.registry import model_run_record, model_version
@@ -252,6 +323,8 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
         append_frame(conn, ML_SCHEMA, "forecasts", forecast, FORECASTS, replace_version=version)
         append_frame(conn, ML_SCHEMA, "forecast_components", components, COMPONENTS, replace_version=version)
         append_frame(conn, ML_SCHEMA, "forecast_backtest", summary, BACKTEST, replace_version=version)
+        planning = _planning_frame(result.forecast).assign(model_version=version)
+        append_frame(conn, ML_SCHEMA, "planning_forecast", planning, PLANNING, replace_version=version)
         prophet_rows = summary[summary["model"] != "seasonal_naive"]
         _append_run(conn, model_run_record(
             "prophet_forecasts", version, result.params,
@@ -263,22 +336,44 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
                 "series_worse_than_baseline": sorted(prophet_rows.loc[prophet_rows["worse_than_baseline"], "series"]),
             },
         ))
-    totals = sorted(s for s in forecast["series"].unique() if s.endswith("|total"))
-    plots = "\n\n".join(_plot(history, result.forecast, s) for s in totals)
-    return dg.MaterializeResult(
+    metrics = sorted({s.split("|", 1)[0] for s in forecast["series"].unique()})
+    plots = "\n\n".join(_plot_metric(history, result.forecast, m) for m in metrics)
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey([ML_SCHEMA, "forecasts"]),
         metadata={
             "model_version": version,
             "series": int(forecast["series"].nunique()),
             "horizon_days": FORECAST_HORIZON,
             "skipped": dg.MetadataValue.json(result.skipped),
-            "backtest": dg.MetadataValue.md(_md_table(backtest.summary.drop(columns=["folds"]))),
             "plots": dg.MetadataValue.md(plots),
-        }
+            "dagster/row_count": len(forecast),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey([ML_SCHEMA, "forecast_components"]),
+        metadata={"model_version": version, "dagster/row_count": len(components)},
+    )
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey([ML_SCHEMA, "forecast_backtest"]),
+        metadata={
+            "model_version": version,
+            "backtest": dg.MetadataValue.md(_md_table(backtest.summary.drop(columns=["folds"]))),
+            "dagster/row_count": len(summary),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=dg.AssetKey([ML_SCHEMA, "planning_forecast"]),
+        metadata={
+            "model_version": version,
+            "total": dg.MetadataValue.md(_md_table(planning.loc[planning["channel"] == "total",
+                                                                ["month", "revenue", "spend", "roas", "new_customers", "cac"]])),
+            "dagster/row_count": len(planning),
+        },
     )
 
 
 @dg.asset_check(
-    asset=forecasts,
+    asset=dg.AssetKey([ML_SCHEMA, "forecast_backtest"]),
     description="Fails when Prophet's backtest MASE is worse than the seasonal-naive baseline's for a series.",
 )
 def forecasts_beat_seasonal_naive(warehouse: WarehouseResource) -> dg.AssetCheckResult:
@@ -307,5 +402,5 @@ def forecasts_beat_seasonal_naive(warehouse: WarehouseResource) -> dg.AssetCheck
     )
 
 
-ml_assets = [customer_segments, forecasts]
+ml_assets = [customer_segmentation, prophet_forecasts]
 ml_checks = [forecasts_beat_seasonal_naive]

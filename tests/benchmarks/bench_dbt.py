@@ -44,11 +44,11 @@ def main() -> None:
         env = {**os.environ, **settings.dbt_env(dsn)}
         dbt = str(Path(sys.executable).with_name("dbt"))
         t3 = time.perf_counter()
-        subprocess.run([dbt, "build", "--quiet"], cwd=settings.REPO_ROOT, env=env, check=True)
+        subprocess.run([dbt, "build", "--quiet", "--exclude", "source:ml+"], cwd=settings.REPO_ROOT, env=env, check=True)
         t4 = time.perf_counter()
         print(f"demo data generated      {t1 - t0:8.1f} s  ({args.customers:,} customers, {args.campaigns} campaigns, {args.days} days)")
         print(f"loaded with the loader   {t2 - t1:8.1f} s  ({rows:,} rows read, {rows / (t2 - t1):,.0f} rows/s)")
-        print(f"dbt build (full)         {t4 - t3:8.1f} s")
+        print(f"dbt build (all but ML-fed){t4 - t3:8.1f} s")
 
 
 if __name__ == "__main__":
