@@ -34,6 +34,7 @@ import psycopg
 import pytest
 
 from orchestration import settings
+from orchestration.klaviyo.store import ensure_schema as ensure_klaviyo_schema
 from orchestration.ingest import load_file, load_specs
 from orchestration.ingest.schema import ensure_schema
 from tests.dbt_cli import dbt_test_env, run_dbt
@@ -183,6 +184,7 @@ def built(module_db: str, shared_data: Path, tmp_path_factory: pytest.TempPathFa
     specs = load_specs()
     with psycopg.connect(module_db, autocommit=True) as conn:
         ensure_schema(conn, specs.values())  # empty raw.customers and raw.campaign_performance
+        ensure_klaviyo_schema(conn)  # and empty klaviyo_raw tables: no Klaviyo account here
     result = load_file(module_db, landing / "orders" / source.name, specs["online_retail_ii"], landing,
                        progress=False)
     assert (result.status, result.rows_rejected) == ("loaded", 3)

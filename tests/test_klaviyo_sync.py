@@ -465,3 +465,16 @@ def test_cli_sync_and_status(fresh_db, server, account, monkeypatch, capsys):
     assert cli.main(["sync", "--stream", "metrics"]) == 1
     captured = capsys.readouterr()
     assert "HTTP 401" in captured.out and "pk_wrong" not in captured.out + captured.err
+
+
+def test_cli_init_creates_the_empty_stream_tables_once(fresh_db, capsys):
+    """`init`: the loader's own DDL, for a warehouse that builds the dbt models without a sync."""
+    assert cli.main(["init", "--dsn", fresh_db]) == 0
+    assert "klaviyo_raw is ready" in capsys.readouterr().out
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("insert into klaviyo_raw.metrics (account_id, id, document, _sync_id) values ('a', 'm', '{}', 's')")
+        assert cli.main(["init", "--dsn", fresh_db]) == 0  # idempotent: rows stay
+        tables = {r[0] for r in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'klaviyo_raw'")}
+        assert conn.execute("select count(*) from klaviyo_raw.metrics").fetchone() == (1,)
+    assert {stream.name for stream in STREAMS} <= tables

@@ -21,6 +21,7 @@ import pytest
 from orchestration import settings
 from orchestration.assets import ml as ml_assets
 from orchestration.frames import append_frame
+from orchestration.klaviyo.store import ensure_schema as ensure_klaviyo_schema
 from tests.dbt_cli import dbt_test_env, run_dbt
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +92,7 @@ def built(module_db: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str
     work = tmp_path_factory.mktemp("dbt_ml")
     with psycopg.connect(module_db, autocommit=True) as conn:
         conn.execute(FIXTURE_SQL.read_text())
+        ensure_klaviyo_schema(conn)  # no Klaviyo sync here: its tables, empty
     env = dbt_test_env(settings.dbt_env(module_db))
     upstream = run_dbt(["build", "--select", "+fct_metric_daily", "+dim_customers",
                         "--resource-type", "seed", "--resource-type", "model"], env, work, timeout=300)

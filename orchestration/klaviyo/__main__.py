@@ -1,4 +1,4 @@
-"""``python -m orchestration.klaviyo sync [--account ID] [--stream NAME]`` (and ``status``).
+"""``python -m orchestration.klaviyo sync [--account ID] [--stream NAME]`` (and ``status``, ``init``).
 
 Exit codes: 0 every stream succeeded (or was skipped), 1 a stream failed, 2 configuration /
 connection errors. Errors are printed as one sentence; API keys are never printed.
@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     p_sync.add_argument("-v", "--verbose", action="store_true", help="log every retry and resume")
     p_status = sub.add_parser("status", help="print the saved cursor of every (account, stream)")
     p_status.add_argument("--dsn")
+    p_init = sub.add_parser("init", help="create schema klaviyo_raw and its empty tables (for dbt without a sync)")
+    p_init.add_argument("--dsn")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -51,6 +53,14 @@ def main(argv: list[str] | None = None) -> int:
         dsn = args.dsn or settings.warehouse_dsn()
         if args.command == "status":
             return _status(dsn)
+        if args.command == "init":
+            from orchestration.errors import connect
+            from orchestration.klaviyo.store import ensure_schema
+
+            with connect(dsn) as conn:
+                ensure_schema(conn)
+            print("klaviyo_raw is ready (tables created where missing).")
+            return 0
         from orchestration.klaviyo.sync import sync_account
 
         failed = False

@@ -17,9 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import psycopg
+
 from orchestration import localdb, settings
 from orchestration.demo import DemoConfig, generate
 from orchestration.ingest.loader import load_landing
+from orchestration.klaviyo.store import ensure_schema as ensure_klaviyo_schema
 from tests.scratch import scratch_database
 
 
@@ -39,6 +42,8 @@ def main() -> None:
             generate(landing, DemoConfig(customers=args.customers, campaigns=args.campaigns, days=args.days))
             t1 = time.perf_counter()
             results = load_landing(dsn, landing, progress=False)
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                ensure_klaviyo_schema(conn)  # CSV sources only: the Klaviyo tables stay empty
             t2 = time.perf_counter()
         rows = sum(r.rows_read for r in results)
         env = {**os.environ, **settings.dbt_env(dsn)}
