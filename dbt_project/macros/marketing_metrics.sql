@@ -46,3 +46,37 @@
     {%- endfor -%}
     {{ items | join(',\n' ~ ' ' * indent) }}
 {%- endmacro %}
+
+
+{#-
+    The additive measures cast to the marts' contract types, then
+    marketing_metrics on them: the measure-and-metric columns every campaign
+    and channel mart ends with (spend, impressions, clicks, conversions,
+    revenue, profit, roi, roas, cpa, ctr, cvr, cpc, cpm). `relation`: the CTE
+    the sums come from ('aggregated'), or none for bare column names.
+-#}
+{% macro marketing_measures(relation=none, indent=8) -%}
+    {%- set prefix = relation ~ '.' if relation else '' -%}
+    {%- set types = {
+        'spend': type_money(),
+        'impressions': dbt.type_bigint(),
+        'clicks': dbt.type_bigint(),
+        'conversions': type_money(),
+        'revenue': type_money(),
+    } -%}
+    {%- set items = [] -%}
+    {%- for name, sql_type in types.items() -%}
+        {%- do items.append(
+            'cast(' ~ prefix ~ name ~ ' as ' ~ sql_type ~ ') as ' ~ name
+        ) -%}
+    {%- endfor -%}
+    {%- do items.append(marketing_metrics(
+        spend=prefix ~ 'spend',
+        revenue=prefix ~ 'revenue',
+        impressions=prefix ~ 'impressions',
+        clicks=prefix ~ 'clicks',
+        conversions=prefix ~ 'conversions',
+        indent=indent
+    )) -%}
+    {{ items | join(',\n' ~ ' ' * indent) }}
+{%- endmacro %}

@@ -58,18 +58,7 @@ final as (
         aggregated.is_paid,
         aggregated.source,
         aggregated.source_channels,
-        cast(aggregated.spend as {{ type_money() }}) as spend,
-        cast(aggregated.impressions as {{ dbt.type_bigint() }}) as impressions,
-        cast(aggregated.clicks as {{ dbt.type_bigint() }}) as clicks,
-        cast(aggregated.conversions as {{ type_money() }}) as conversions,
-        cast(aggregated.revenue as {{ type_money() }}) as revenue,
-        {{ marketing_metrics(
-            spend='aggregated.spend',
-            revenue='aggregated.revenue',
-            impressions='aggregated.impressions',
-            clicks='aggregated.clicks',
-            conversions='aggregated.conversions'
-        ) }}
+        {{ marketing_measures('aggregated') }}
     from aggregated
     inner join campaigns
         on aggregated.campaign_key = campaigns.campaign_key

@@ -71,12 +71,7 @@ final as (
         is_paid,
         cast(campaigns as integer) as campaigns,
         sources,
-        cast(spend as {{ type_money() }}) as spend,
-        cast(impressions as {{ dbt.type_bigint() }}) as impressions,
-        cast(clicks as {{ dbt.type_bigint() }}) as clicks,
-        cast(conversions as {{ type_money() }}) as conversions,
-        cast(revenue as {{ type_money() }}) as revenue,
-        {{ marketing_metrics() }},
+        {{ marketing_measures() }},
         cast({{ safe_divide(
             'spend', 'sum(spend) over (partition by grain, period_start)'
         ) }} as {{ dbt.type_numeric() }}) as share_of_spend,
