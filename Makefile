@@ -1,5 +1,5 @@
 # Marketing analytics warehouse — the commands a person runs.
-#   make run    install, start the local Postgres, generate demo data, build every asset, print a summary
+#   make run    install, start the local Postgres, generate demo data, build every asset (dashboards too), print a summary
 #   make test   the whole test suite (pytest: loader, dbt build + unit tests, sqlfluff, end to end)
 # See README.md for the rest.
 
@@ -23,7 +23,7 @@ ORDERS ?= 1000000
 LANDING ?= $(CURDIR)/landing
 export WAREHOUSE_LANDING_DIR ?= $(LANDING)
 
-.PHONY: help install run test dev db-start db-stop db-status demo-data parse bench lint format clean
+.PHONY: help install run test dev db-start db-stop db-status demo-data parse bench lint format clean lineage-png
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -34,6 +34,8 @@ help:
 	@echo "  make dashboards | dashboards-serve   build / serve the Evidence dashboards (127.0.0.1:3001)"
 	@echo "  make bi-credentials                  read-only role for BI tools, prints its connection string"
 	@echo "  make docs       dbt docs on http://127.0.0.1:8081"
+	@echo "  make report     executive report (HTML + PDF) from the current marts; prints the paths"
+	@echo "  make lineage-png  docs/lineage.png: screenshot of the Dagster lineage view (headless Chromium)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,13 +61,17 @@ demo-data: $(STAMP)
 parse: $(STAMP)
 	@$(BIN)/dbt parse --quiet
 
-run: install db-start demo-data parse
+run: install chromium db-start demo-data parse
 	$(BIN)/warehouse run
 
 dev: install db-start parse
 	( trap - INT TERM; exec $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000 )
 
-test: install
+# No database needed: the webserver only loads the definitions.
+lineage-png: install
+	scripts/screenshot-lineage.sh docs/lineage.png
+
+test: install chromium
 	@WAREHOUSE_PG_FSYNC=off $(PYTHON) -m orchestration.localdb start
 	@$(BIN)/dbt parse --quiet
 	$(BIN)/pytest -q
@@ -85,3 +91,14 @@ clean:
 	rm -rf target logs .pytest_cache
 
 include dashboards/dashboards.mk
+
+# Executive report (reports/executive_report): HTML + PDF from the marts. Chromium prints the
+# PDF, so `make run` and `make test` install it first (as root; otherwise they stop with the
+# apt-get command to run). CHROMIUM=/path/to/chromium to use another binary.
+.PHONY: report chromium
+
+chromium:
+	@bash scripts/install-chromium.sh
+
+report: install db-start chromium
+	@$(BIN)/python -m orchestration.reports

@@ -21,16 +21,34 @@ def main() -> None:
 
 @main.command()
 def run() -> None:
-    """Materialize every Dagster asset (loads, dbt build and its checks), then print the summary."""
+    """Materialize every Dagster asset (loads, dbt build and its checks, ML, the dashboards),
+    then print the summary and where the report and the dashboards are."""
     from orchestration import summary
+    from orchestration.assets.dashboards import DASHBOARDS_KEY, npm_available
+    from orchestration.assets.reports import REPORT_KEY
     from orchestration.materialize import materialize_all
 
+    # Without npm the dashboards cannot be built: build the rest and say so, rather than fail
+    # a warehouse that is complete (the asset itself still fails with that sentence in the UI).
+    skip_dashboards = not npm_available()
     try:
-        materialize_all()
+        result = materialize_all(exclude=[DASHBOARDS_KEY] if skip_dashboards else [])
         click.echo(summary.render())
     except errors.UserFacingError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    for event in result.get_asset_materialization_events():
+        metadata = event.materialization.metadata
+        if event.asset_key == REPORT_KEY:
+            click.echo(f"Executive report: {metadata['html_path'].value} and {metadata['pdf_path'].value}")
+        if event.asset_key == DASHBOARDS_KEY:
+            path = metadata["path"].value
+            click.echo(f"Dashboards built in {path}; open them with `make dashboards-serve` (http://127.0.0.1:3001).")
+    if skip_dashboards:
+        click.echo(
+            "Dashboards skipped: npm is not installed; install Node.js >= 18 and npm "
+            "(Debian: apt-get install -y nodejs npm), then run `make dashboards`."
+        )
 
 
 @main.command(name="summary")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import dagster as dg
@@ -22,21 +23,31 @@ def _instance() -> dg.DagsterInstance:
 
 
 def materialize_all(
-    instance: dg.DagsterInstance | None = None, log_level: str = "INFO"
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "INFO",
+    exclude: Collection[dg.AssetKey] = (),
 ) -> dg.ExecuteInProcessResult:
-    """Run the whole asset graph once; raise a one-sentence error naming the failed step."""
+    """Run the whole asset graph once (but the ``exclude`` assets); raise a one-sentence error
+    naming the failed step."""
     from orchestration.definitions import defs
 
     job = defs.resolve_implicit_global_asset_job_def()
     result = job.execute_in_process(
         instance=instance or _instance(),
         raise_on_error=False,
+        asset_selection=selection_without(defs, exclude) if exclude else None,
         # Step-level INFO (files loaded, dbt commands) without Dagster's DEBUG event stream.
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
     if not result.success:
         raise UserFacingError(_first_failure(result))
     return result
+
+
+def selection_without(defs: dg.Definitions, exclude: Collection[dg.AssetKey]) -> list[dg.AssetKey]:
+    """Every materializable asset of ``defs`` but ``exclude`` (their checks come along)."""
+    keys = defs.resolve_asset_graph().materializable_asset_keys
+    return sorted(set(keys) - set(exclude), key=lambda k: k.to_user_string())
 
 
 def _first_failure(result: dg.ExecuteInProcessResult) -> str:

@@ -1,7 +1,9 @@
 """The Evidence dashboards: their queries run on the marts, the site builds, every page renders.
 
 * every source query (``dashboards/sources/**/*.sql``) runs as the BI role on a warehouse
-  with the marts built (a renamed or dropped mart column fails here, with Postgres' error);
+  with the marts built (a renamed or dropped mart column fails here, with Postgres' error)
+  and returns rows: demo files, a demo Klaviyo account and the ML assets, run in-process,
+  feed every mart (``tests/dashboards_support.py``);
 * the pages only use source tables and queries that exist (static check);
 * dbt docs describe every mart and mart column;
 * ``slow``: one Evidence build (npm ci when needed, ``evidence sources``, ``evidence
@@ -44,7 +46,7 @@ from tests.dashboards_support import (
 PAGES = DASHBOARDS / "pages"
 ARTIFACTS = Path(os.environ.get("DASHBOARDS_ARTIFACTS", REPO_ROOT / ".warehouse" / "artifacts"))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHART_TAGS = ("LineChart", "BarChart", "AreaChart", "ScatterPlot", "BubbleChart", "Histogram", "FunnelChart")
+CHART_TAGS = ("LineChart", "BarChart", "AreaChart", "ScatterPlot", "BubbleChart", "Histogram", "FunnelChart", "Heatmap", "Chart")
 #: Text Evidence renders instead of a component when its query failed or returned nothing.
 BAD_TEXT = ("Error in", "Dataset is empty", "No Records", "No Results", "Binder Error", "Catalog Error", "SQL Error")
 
@@ -82,7 +84,9 @@ def _page_queries(text: str) -> dict[str, str]:
 def test_pages_use_existing_sources_and_queries() -> None:
     sources = {f"{p.parent.name}.{p.stem}" for p in source_queries()}
     pages = sorted(PAGES.rglob("*.md"))
-    assert {p.name for p in pages} >= {"index.md", "channels.md", "campaigns.md"}
+    assert {p.name for p in pages} >= {
+        "index.md", "channels.md", "campaigns.md", "email.md", "customers.md", "segments.md", "forecasts.md",
+    }
     used = set()
     for page in pages:
         text = page.read_text()

@@ -11,7 +11,9 @@ import pandas as pd
 import psycopg
 import pytest
 
+from orchestration.assets.dashboards import DASHBOARDS_KEY
 from orchestration.definitions import build_defs
+from orchestration.materialize import selection_without
 from orchestration.demo import DemoConfig, generate
 from orchestration.assets.klaviyo import KlaviyoResource
 from orchestration.resources import WarehouseResource
@@ -38,10 +40,20 @@ def built(module_db: str, landing: Path) -> tuple[str, dg.ExecuteInProcessResult
     return module_db, _run_everything(module_db, landing)
 
 
+# The Evidence site is left out: tests/test_dashboards.py builds it (npm ci + evidence build,
+# a minute or more) and checks every page in Chromium; building it here again adds nothing.
+NOT_RUN = [DASHBOARDS_KEY]
+
+
 def _run_everything(dsn: str, landing: Path) -> dg.ExecuteInProcessResult:
     defs = build_defs(WarehouseResource(dsn=dsn, landing_dir=str(landing)), KLAVIYO_DEMO)
     job = defs.resolve_implicit_global_asset_job_def()
-    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    # the report goes beside the landing folder, never into the checkout's .warehouse/artifacts
+    reports = {"ops": {"reports__executive_report": {"config": {"output_dir": str(landing.parent / "reports")}}}}
+    return job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, asset_selection=selection_without(defs, NOT_RUN),
+        run_config=reports,
+    )
 
 
 def _expected_campaigns(landing: Path, klaviyo_days: dict[str, tuple] | None = None) -> pd.DataFrame:
@@ -80,9 +92,11 @@ def test_every_asset_builds_and_marts_match_pandas(built, landing: Path) -> None
 
     defs = build_defs(WarehouseResource(dsn=fresh_db, landing_dir=str(landing)))
     # landing files and the Klaviyo raw tables (written by the Klaviyo loader, not by this
-    # demo run; dbt's on-run-start hook creates them empty) are external to the run
+    # demo run; `python -m orchestration.klaviyo init` creates them empty) are external to the run
     external = {"landing", "klaviyo_raw"}
-    expected_keys = {spec.key for spec in defs.resolve_all_asset_specs() if spec.key.path[0] not in external}
+    expected_keys = {
+        spec.key for spec in defs.resolve_all_asset_specs() if spec.key.path[0] not in external
+    } - set(NOT_RUN)
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert expected_keys <= materialized, f"not materialized: {expected_keys - materialized}"
     for key in ("raw", "staging", "marts"):
@@ -200,6 +214,32 @@ def test_ml_tables_recover_planted_segments_and_forecast_every_series(built, lan
     series, first_day, last_day = forecast
     assert series >= 4  # revenue, conversions, spend, new customers (totals) at least
     assert (last_day - last_actual).days == 90
+
+    # the marts fed back from the ML tables read the newest versions
+    with psycopg.connect(dsn) as conn:
+        segment_mart = conn.execute(
+            "select sum(customers), sum(revenue), min(model_version), max(model_version) from marts.fct_segment_revenue"
+        ).fetchone()
+        segmented_revenue = conn.execute(
+            "select sum(c.net_revenue) from ml.customer_segments s join marts.dim_customers c using (customer_id)"
+            " where s.model_version = %s", (latest["customer_segmentation"],),
+        ).fetchone()[0]
+        forecast_rows, negative = conn.execute(
+            "select count(*), count(*) filter (where yhat_lower < 0) from ml.forecasts where model_version = %s",
+            (latest["prophet_forecasts"],),
+        ).fetchone()
+        mart_forecast_rows, versions = conn.execute(
+            "select count(*) filter (where is_forecast), count(distinct model_version) from marts.fct_forecast_vs_actual"
+        ).fetchone()
+        plan_months = conn.execute(
+            "select count(*) from marts.fct_planning_forecast where channel = 'total' and model_version = %s",
+            (latest["prophet_forecasts"],),
+        ).fetchone()[0]
+    assert segment_mart == (len(segments), segmented_revenue, latest["customer_segmentation"],
+                            latest["customer_segmentation"])
+    assert negative == 0, "money and counts are never forecast below 0"
+    assert mart_forecast_rows == forecast_rows and versions == 1
+    assert plan_months >= 3  # 90 days span 3-4 calendar months
 
 
 def test_rerun_is_idempotent(built, landing: Path) -> None:

@@ -77,7 +77,7 @@ def warehouse_dbt_models(
 ):
     """Build (run + test) the selected dbt models; failing tests fail their asset checks."""
     warehouse.export_dbt_env()
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
 
 
 @dbt_assets(
@@ -90,4 +90,4 @@ def warehouse_dbt_models(
 def ml_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Build the staging models and marts that read the ML assets' tables (newest model version)."""
     warehouse.export_dbt_env()
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()

@@ -208,7 +208,21 @@ def _series_frame(conn) -> pd.DataFrame:
         return pd.DataFrame(columns=["series", "ds", "y"])
     frame["ds"] = pd.to_datetime(frame["ds"])
     frame["y"] = pd.to_numeric(frame["y"], errors="coerce").astype(float)
-    return frame
+    return _pad_to_metric_end(frame)
+
+
+def _pad_to_metric_end(frame: pd.DataFrame) -> pd.DataFrame:
+    """The mart has no row on a quiet day: give every series a row per day from its first day
+    to its metric's last day (0 where quiet), so all series of a metric are forecast from the
+    same day on, not from the channel's last active day."""
+    metric = frame["series"].str.split("|", n=1).str[0]
+    last_day = frame.groupby(metric)["ds"].transform("max")
+    parts = []
+    for name, group in frame.assign(_end=last_day).groupby("series", sort=True):
+        days = pd.date_range(group["ds"].min(), group["_end"].iloc[0], freq="D")
+        y = group.set_index("ds")["y"].reindex(days, fill_value=0.0)
+        parts.append(pd.DataFrame({"series": name, "ds": days, "y": y.to_numpy()}))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _planning_frame(forecast: pd.DataFrame) -> pd.DataFrame:
@@ -305,15 +319,17 @@ FORECAST_KINDS = {"python", "prophet", "postgres"}
 def prophet_forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Fit, backtest and forecast every daily series; write the four tables and a registry row."""
     from ml.backtest import rolling_origin_backtest
-    from ml.forecasting import forecast_many
+    from ml.forecasting import ForecastConfig, forecast_many
     from ml.registry import model_run_record, model_version
 
     with errors.connect(warehouse.get_dsn()) as conn:
         history = _series_frame(conn)
         if history.empty:
             raise errors.UserFacingError("The marts hold no daily series to forecast; load campaign files first.")
-        result = forecast_many(history, horizon=FORECAST_HORIZON)
-        backtest = rolling_origin_backtest(history, horizon=BACKTEST_HORIZON, folds=BACKTEST_FOLDS)
+        # every series is money or a count: forecasts and intervals are clipped at 0
+        config = ForecastConfig(nonnegative=True)
+        result = forecast_many(history, horizon=FORECAST_HORIZON, config=config)
+        backtest = rolling_origin_backtest(history, horizon=BACKTEST_HORIZON, folds=BACKTEST_FOLDS, config=config)
         version = model_version(result.params, str(pd.util.hash_pandas_object(history).sum()), "fc")
         forecast = result.forecast.assign(model_version=version)
         forecast["ds"] = pd.to_datetime(forecast["ds"]).dt.date

@@ -8,7 +8,9 @@ raw table (``orders`` and ``online_retail_ii``) share one asset.
 from collections import defaultdict
 
 import dagster as dg
+from psycopg import sql
 
+from orchestration import errors
 from orchestration.ingest.spec import SourceSpec, load_specs
 from orchestration.resources import WarehouseResource
 
@@ -62,6 +64,11 @@ def _raw_asset(target: str, specs: list[SourceSpec]) -> dg.AssetsDefinition:
                 context.log.warning(r.line())
             else:
                 context.log.info(r.line())
+        with errors.connect(warehouse.get_dsn()) as conn:
+            exists = conn.execute("select to_regclass(%s)", (f"raw.{target}",)).fetchone()[0]
+            total_rows = conn.execute(
+                sql.SQL("select count(*) from raw.{}").format(sql.Identifier(target))
+            ).fetchone()[0] if exists else 0
         table = "\n".join(
             ["| file | status | read | loaded | rejected |", "|---|---|---:|---:|---:|"]
             + [f"| {r.path} | {r.status} | {r.rows_read:,} | {r.rows_loaded:,} | {r.rows_rejected:,} |" for r in results]
@@ -74,6 +81,7 @@ def _raw_asset(target: str, specs: list[SourceSpec]) -> dg.AssetsDefinition:
                 "rows_loaded": sum(r.rows_loaded for r in results if r.status == "loaded"),
                 "rows_rejected": sum(r.rows_rejected for r in results if r.status == "loaded"),
                 "dagster/table_name": f"raw.{target}",
+                "dagster/row_count": total_rows,
             }
         )
 

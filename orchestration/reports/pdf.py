@@ -1,0 +1,88 @@
+"""Print the report's HTML to an A4 PDF with headless Chromium, driven by Playwright.
+
+The browser is Debian's ``chromium`` (``/usr/bin/chromium``, or ``$CHROMIUM``) launched
+through ``executable_path``; Playwright's own browser download is never used (no network).
+``scripts/install-chromium.sh`` installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from orchestration import errors
+
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update"]
+FOOTER = (
+    '<div style="width:100%;font-size:8px;color:#7b8794;padding:0 12mm;text-align:right;">'
+    'Executive report · page <span class="pageNumber"></span> of <span class="totalPages"></span></div>'
+)
+
+
+def chromium_path() -> str:
+    """The Chromium binary to drive: ``$CHROMIUM`` or ``/usr/bin/chromium``."""
+    return os.environ.get("CHROMIUM") or DEFAULT_CHROMIUM
+
+
+def check_chromium(path: str | None = None) -> str:
+    """``path`` (default :func:`chromium_path`) when it is an executable; else a UserFacingError."""
+    path = path or chromium_path()
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise errors.UserFacingError(
+            f"Chromium is not installed at {path}, and the report's PDF needs it; run "
+            "`bash scripts/install-chromium.sh` as root (apt-get install -y chromium) or set CHROMIUM to a "
+            "Chromium binary."
+        )
+    return path
+
+
+def count_pages(pdf: bytes) -> int:
+    """Pages of a PDF, counted from its page objects (``/Type /Page``, not ``/Pages``)."""
+    return len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", pdf))
+
+
+def html_to_pdf(html: str, out: Path, chromium: str | None = None, timeout_ms: int = 60_000) -> int:
+    """Render ``html`` in headless Chromium, print it to ``out`` (A4, backgrounds, page numbers).
+
+    Returns the number of pages. Raises :class:`~orchestration.errors.UserFacingError` when
+    Playwright or Chromium is missing or Chromium cannot start."""
+    executable = check_chromium(chromium)
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise errors.UserFacingError(
+            "The Python package playwright is not installed, and the report's PDF needs it; run `make install`."
+        ) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=executable, args=LAUNCH_ARGS, timeout=timeout_ms)
+            try:
+                page = browser.new_page()
+                page.set_content(html, wait_until="load", timeout=timeout_ms)
+                page.emulate_media(media="print")
+                pdf = page.pdf(
+                    format="A4",
+                    print_background=True,
+                    prefer_css_page_size=True,
+                    display_header_footer=True,
+                    header_template="<div></div>",
+                    footer_template=FOOTER,
+                    margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
+                )
+            finally:
+                browser.close()
+    except PlaywrightError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise errors.UserFacingError(
+            f"Chromium at {executable} could not print the report ({first_line}); check that it starts with "
+            f"`{executable} --headless --no-sandbox --version`, or set CHROMIUM to another binary."
+        ) from None
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_bytes(pdf)
+    tmp.replace(out)
+    return count_pages(pdf)
