@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from orchestration.browser import chromium_path, launch_chromium, watch_page
 from orchestration.settings import REPO_ROOT
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 WEBSERVER = Path(sys.executable).with_name("dagster-webserver")
 MODULE = "orchestration.definitions"
 #: The asset nodes and their dependencies, as the lineage page reads them.
@@ -213,14 +213,7 @@ def open_lineage(context, url: str, expanded_groups: Sequence[str], wait_for: Se
 
     Returns (page, messages): console errors, page errors, failed requests and HTTP errors."""
     page = context.new_page()
-    messages: list[str] = []
-    page.on("console", lambda m: messages.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: messages.append(f"page error: {e}"))
-    page.on("response", lambda r: messages.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
-    page.on(
-        "requestfailed",
-        lambda r: None if "ERR_ABORTED" in (r.failure or "") else messages.append(f"request failed: {r.url} {r.failure}"),
-    )
+    messages = watch_page(page)
     page.goto(lineage_url(url, expanded_groups), wait_until="networkidle", timeout=90_000)
     # More room for the graph: the main navigation and the asset sidebar folded away.
     page.get_by_text("Hide navigation", exact=True).click()
@@ -248,13 +241,6 @@ def graph_clip(page, padding: int = 24) -> dict | None:
     )
 
 
-def launch_chromium(playwright):
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
-    )
-
-
 def screenshot_lineage(out: Path, width: int = 1900, height: int = 1500, scale: float = 1.5) -> list[str]:
     """docs/lineage.png: the global lineage, small groups expanded, cropped to the graph.
 
@@ -277,8 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.lineage_ui", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "lineage.png")
     args = parser.parse_args(argv)
-    if not Path(CHROMIUM).exists():
-        print(f"error: {CHROMIUM} is missing; run scripts/install-chromium.sh (or set CHROMIUM)", file=sys.stderr)
+    if not Path(chromium_path()).exists():
+        print(f"error: {chromium_path()} is missing; run scripts/install-chromium.sh (or set CHROMIUM)", file=sys.stderr)
         return 1
     try:
         messages = screenshot_lineage(args.out)

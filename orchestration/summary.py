@@ -157,7 +157,8 @@ def render(dsn: str | None = None) -> str:
         + ("  (password: .warehouse/warehouse.password)" if not os.environ.get("WAREHOUSE_DSN") else ""),
         "  Marts:             marts.fct_campaign_performance, fct_channel_performance, fct_customer_cohorts,",
         "                     fct_customer_rfm, fct_email_campaign_performance, … (make docs)",
-        "  Dashboards:        make dashboards && make dashboards-serve → http://127.0.0.1:3001",
+        "  Dashboards:        make dashboards-serve → http://127.0.0.1:3001  (make dashboards rebuilds them)",
+        "  Executive report:  make report (HTML + PDF from the current marts)",
         "",
     ]
     return "\n".join(lines)

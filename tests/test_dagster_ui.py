@@ -26,6 +26,7 @@ import dagster as dg
 import pytest
 
 from orchestration import lineage_ui
+from orchestration.browser import chromium_path, launch_chromium
 from orchestration.assets.dashboards import DASHBOARDS_KEY
 from orchestration.definitions import defs
 from tests.lineage_support import definitions_graph, lineage_problems
@@ -92,7 +93,7 @@ def test_lineage_page_renders_in_chromium(server: lineage_ui.Webserver) -> None:
         pytest.fail("playwright is not installed: run make install (it is a dev dependency in pyproject.toml)")
     chromium = subprocess.run(
         ["bash", str(REPO_ROOT / "scripts" / "install-chromium.sh")],
-        env={**os.environ, "CHROMIUM": lineage_ui.CHROMIUM}, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "CHROMIUM": chromium_path()}, capture_output=True, text=True, timeout=900,
     )
     assert chromium.returncode == 0, f"could not install chromium: {chromium.stderr.strip()}"
 
@@ -104,7 +105,7 @@ def test_lineage_page_renders_in_chromium(server: lineage_ui.Webserver) -> None:
     shots.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with sync_playwright() as pw:
-        browser = lineage_ui.launch_chromium(pw)
+        browser = launch_chromium(pw)
         try:
             context = browser.new_context(viewport={"width": 1900, "height": 1500})
             page, messages = lineage_ui.open_lineage(context, server.url, expanded, labels)

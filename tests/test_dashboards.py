@@ -33,6 +33,7 @@ import psycopg
 import pytest
 
 from orchestration import bi_access, settings
+from orchestration.browser import chromium_path, launch_chromium, watch_page
 from tests.dashboards_support import (
     DASHBOARDS,
     REPO_ROOT,
@@ -45,7 +46,7 @@ from tests.dashboards_support import (
 
 PAGES = DASHBOARDS / "pages"
 ARTIFACTS = Path(os.environ.get("DASHBOARDS_ARTIFACTS", REPO_ROOT / ".warehouse" / "artifacts"))
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = chromium_path()
 CHART_TAGS = ("LineChart", "BarChart", "AreaChart", "ScatterPlot", "BubbleChart", "Histogram", "FunnelChart", "Heatmap", "Chart")
 #: Text Evidence renders instead of a component when its query failed or returned nothing.
 BAD_TEXT = ("Error in", "Dataset is empty", "No Records", "No Results", "Binder Error", "Catalog Error", "SQL Error")
@@ -207,10 +208,7 @@ def test_every_page_renders_in_chromium(site: tuple[str, dict]) -> None:
     problems: list[str] = []
     started = time.monotonic()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
-        )
+        browser = launch_chromium(pw)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         for name, url in _page_paths().items():
             problems += _check_page(context, base, name, url, shots)
@@ -225,14 +223,7 @@ def _check_page(context, base: str, name: str, url: str, shots: Path) -> list[st
     markdown = (PAGES / f"{name}.md").read_text()
     want_charts = sum(len(re.findall(rf"<{tag}\b", markdown)) for tag in CHART_TAGS)
     page = context.new_page()
-    messages: list[str] = []
-    page.on("console", lambda m: messages.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: messages.append(f"page error: {e}"))
-    page.on("response", lambda r: messages.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
-    page.on(
-        "requestfailed",
-        lambda r: None if "ERR_ABORTED" in (r.failure or "") else messages.append(f"request failed: {r.url} {r.failure}"),
-    )
+    messages = watch_page(page)
     page.goto(base + url, wait_until="networkidle", timeout=60_000)
     drawn = (
         "n => Array.from(document.querySelectorAll('[_echarts_instance_]'))"

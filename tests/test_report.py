@@ -341,21 +341,18 @@ def test_report_asset_writes_html_and_pdf(built: dict) -> None:
 def test_html_is_self_contained_and_opens_in_chromium_without_errors(built: dict) -> None:
     from playwright.sync_api import sync_playwright
 
-    from orchestration.reports.pdf import LAUNCH_ARGS, chromium_path
+    from orchestration.browser import launch_chromium, watch_page
 
     html_path = Path(built["metadata"]["html_path"].value)
     html = html_path.read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, flags=re.IGNORECASE)
     assert not re.search(r"url\(\s*['\"]?\s*(https?:)?//", html, flags=re.IGNORECASE)
     assert "<script" not in html.lower() and "<link" not in html.lower()
-    problems: list[str] = []
     requests: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=LAUNCH_ARGS)
+        browser = launch_chromium(pw)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
+        problems = watch_page(page)
         page.on("request", lambda r: requests.append(r.url))
         page.goto(html_path.as_uri(), wait_until="load")
         images = page.evaluate(

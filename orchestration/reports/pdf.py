@@ -1,8 +1,6 @@
 """Print the report's HTML to an A4 PDF with headless Chromium, driven by Playwright.
 
-The browser is Debian's ``chromium`` (``/usr/bin/chromium``, or ``$CHROMIUM``) launched
-through ``executable_path``; Playwright's own browser download is never used (no network).
-``scripts/install-chromium.sh`` installs it.
+The browser is Debian's ``chromium`` (see :mod:`orchestration.browser`).
 """
 
 from __future__ import annotations
@@ -12,19 +10,12 @@ import re
 from pathlib import Path
 
 from orchestration import errors
+from orchestration.browser import LAUNCH_ARGS, chromium_path
 
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update"]
 FOOTER = (
     '<div style="width:100%;font-size:8px;color:#7b8794;padding:0 12mm;text-align:right;">'
     'Executive report · page <span class="pageNumber"></span> of <span class="totalPages"></span></div>'
 )
-
-
-def chromium_path() -> str:
-    """The Chromium binary to drive: ``$CHROMIUM`` or ``/usr/bin/chromium``."""
-    return os.environ.get("CHROMIUM") or DEFAULT_CHROMIUM
 
 
 def check_chromium(path: str | None = None) -> str:
