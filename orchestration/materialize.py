@@ -26,16 +26,21 @@ def materialize_all(
     instance: dg.DagsterInstance | None = None,
     log_level: str = "INFO",
     exclude: Collection[dg.AssetKey] = (),
+    only: Collection[dg.AssetKey] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Run the whole asset graph once (but the ``exclude`` assets); raise a one-sentence error
-    naming the failed step."""
+    """Run the whole asset graph once (but the ``exclude`` assets; or ``only`` those assets);
+    raise a one-sentence error naming the failed step."""
     from orchestration.definitions import defs
 
     job = defs.resolve_implicit_global_asset_job_def()
+    if only is not None:
+        selection = sorted(set(only) - set(exclude), key=lambda k: k.to_user_string())
+    else:
+        selection = selection_without(defs, exclude) if exclude else None
     result = job.execute_in_process(
         instance=instance or _instance(),
         raise_on_error=False,
-        asset_selection=selection_without(defs, exclude) if exclude else None,
+        asset_selection=selection,
         # Step-level INFO (files loaded, dbt commands) without Dagster's DEBUG event stream.
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )

@@ -33,6 +33,7 @@ import psycopg
 import pytest
 
 from orchestration import bi_access, settings
+from orchestration.assets.dashboards import page_urls
 from orchestration.browser import chromium_path, launch_chromium, watch_page
 from tests.dashboards_support import (
     DASHBOARDS,
@@ -142,16 +143,6 @@ def test_dbt_docs_describe_every_mart_and_column(warehouse: str, tmp_path: Path)
 # --------------------------------------------------------------------------- site
 
 
-def _page_paths() -> dict[str, str]:
-    """pages/index.md → '/', pages/channels.md → '/channels/', pages/a/b.md → '/a/b/'."""
-    paths = {}
-    for page in sorted(PAGES.rglob("*.md")):
-        rel = page.relative_to(PAGES).with_suffix("")
-        url = "/" if rel.as_posix() == "index" else "/" + rel.as_posix().removesuffix("/index") + "/"
-        paths[rel.as_posix()] = url
-    return paths
-
-
 def _run(command: list[str], env: dict[str, str] | None = None, timeout: int = 1200) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -210,7 +201,7 @@ def test_every_page_renders_in_chromium(site: tuple[str, dict]) -> None:
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
-        for name, url in _page_paths().items():
+        for name, url in page_urls().items():
             problems += _check_page(context, base, name, url, shots)
         browser.close()
     timings["chromium: open, check and screenshot every page"] = time.monotonic() - started

@@ -14,19 +14,10 @@ def main() -> int:
 
     try:
         from orchestration.assets.reports import REPORT_KEY
-        from orchestration.definitions import defs
-        from orchestration.materialize import _first_failure, _instance
+        from orchestration.materialize import materialize_all
 
-        job = defs.resolve_implicit_global_asset_job_def()
-        result = job.execute_in_process(
-            instance=_instance(),
-            asset_selection=[REPORT_KEY],
-            raise_on_error=False,
-            # Our one sentence (or the paths) is the output, not Dagster's event log.
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-        )
-        if not result.success:
-            raise errors.UserFacingError(_first_failure(result))
+        # Our one sentence (or the paths) is the output, not Dagster's event log.
+        result = materialize_all(only=[REPORT_KEY], log_level="CRITICAL")
     except errors.UserFacingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
