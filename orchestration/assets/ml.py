@@ -4,8 +4,6 @@ Every run appends rows tagged with its ``model_version`` and one ``ml.model_runs
 model; older versions stay, and readers take the newest version from ``ml.model_runs``.
 """
 
-import base64
-import io
 import json
 import os
 
@@ -258,16 +256,16 @@ def _planning_frame(forecast: pd.DataFrame) -> pd.DataFrame:
 def _plot_metric(history: pd.DataFrame, forecast: pd.DataFrame, metric: str, history_days: int = 180) -> str:
     """One PNG per metric (markdown image, base64): a small panel per series with the last
     ``history_days`` of actuals, the forecast and its interval."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from orchestration.figures import png_data_uri
 
     names = sorted(s for s in forecast["series"].unique() if s.startswith(metric + "|"))
     names.sort(key=lambda s: not s.endswith("|total"))  # total first
     cols = 3
     rows = (len(names) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(10, 1.9 * rows), dpi=70, squeeze=False)
+    fig = Figure(figsize=(10, 1.9 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     start = history["ds"].max() - pd.Timedelta(days=history_days)
     for ax, name in zip(axes.flat, names, strict=False):
         h = history[(history["series"] == name) & (history["ds"] >= start)]
@@ -283,10 +281,7 @@ def _plot_metric(history: pd.DataFrame, forecast: pd.DataFrame, metric: str, his
     fig.suptitle(f"{metric}: actuals (grey) and {len(forecast['ds'].unique())}-day forecast with 80% interval",
                  fontsize=9)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return f"![{metric}](data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()})"
+    return f"![{metric}]({png_data_uri(fig, dpi=70)})"
 
 
 FORECAST_DEPS = [dg.AssetKey(["marts", "fct_metric_daily"])]

@@ -1,17 +1,16 @@
 """The report's charts: matplotlib (Agg, no display) → PNG → ``data:`` URI, so the HTML is self-contained.
 
-Figures are built with :class:`matplotlib.figure.Figure` directly (no pyplot state), which is
-safe in any thread and needs no backend switch.
+Figures are built with :class:`matplotlib.figure.Figure` directly (no pyplot state); see
+:mod:`orchestration.figures`.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 
+from orchestration.figures import png_data_uri
 from orchestration.reports import formatting as fmt
 from orchestration.reports.data import ChannelRow, CohortCell, ForecastData, SegmentRow
 
@@ -24,9 +23,7 @@ FORECAST = "#d97706"
 
 
 def _data_uri(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return png_data_uri(fig, DPI)
 
 
 def _style(ax) -> None:
