@@ -62,7 +62,7 @@ parse: $(STAMP)
 	@$(BIN)/dbt parse --quiet
 
 run: install chromium db-start demo-data parse
-	$(BIN)/warehouse run
+	$(BIN)/warehouse run $(if $(FULL_REFRESH),--full-refresh)
 
 dev: install db-start parse
 	( trap - INT TERM; exec $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000 )

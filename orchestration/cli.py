@@ -20,7 +20,9 @@ def main() -> None:
 
 
 @main.command()
-def run() -> None:
+@click.option("--full-refresh", is_flag=True,
+              help="Rebuild dbt's incremental models from scratch (once after a change to their columns).")
+def run(full_refresh: bool) -> None:
     """Materialize every Dagster asset (loads, dbt build and its checks, ML, the dashboards),
     then print the summary and where the report and the dashboards are."""
     from orchestration import summary
@@ -32,7 +34,7 @@ def run() -> None:
     # a warehouse that is complete (the asset itself still fails with that sentence in the UI).
     skip_dashboards = not npm_available()
     try:
-        result = materialize_all(exclude=[DASHBOARDS_KEY] if skip_dashboards else [])
+        result = materialize_all(exclude=[DASHBOARDS_KEY] if skip_dashboards else [], full_refresh=full_refresh)
         click.echo(summary.render())
     except errors.UserFacingError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -11,6 +11,9 @@ import dagster as dg
 from orchestration.errors import UserFacingError
 from orchestration.settings import REPO_ROOT
 
+#: The ops of the two dbt assets (their config takes ``full_refresh``).
+DBT_OPS = ("warehouse_dbt_models", "ml_dbt_models")
+
 
 def _instance() -> dg.DagsterInstance:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".warehouse" / "dagster")))
@@ -27,9 +30,11 @@ def materialize_all(
     log_level: str = "INFO",
     exclude: Collection[dg.AssetKey] = (),
     only: Collection[dg.AssetKey] | None = None,
+    full_refresh: bool = False,
 ) -> dg.ExecuteInProcessResult:
     """Run the whole asset graph once (but the ``exclude`` assets; or ``only`` those assets);
-    raise a one-sentence error naming the failed step."""
+    raise a one-sentence error naming the failed step. ``full_refresh`` rebuilds the dbt
+    models' incremental tables from scratch (whole-graph runs only)."""
     from orchestration.definitions import defs
 
     job = defs.resolve_implicit_global_asset_job_def()
@@ -37,16 +42,26 @@ def materialize_all(
         selection = sorted(set(only) - set(exclude), key=lambda k: k.to_user_string())
     else:
         selection = selection_without(defs, exclude) if exclude else None
+    # Step-level INFO (files loaded, dbt commands) without Dagster's DEBUG event stream.
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    if full_refresh:
+        if only is not None:
+            raise ValueError("full_refresh applies to whole-graph runs, not to an 'only' selection")
+        run_config["ops"] = full_refresh_ops()
     result = job.execute_in_process(
         instance=instance or _instance(),
         raise_on_error=False,
         asset_selection=selection,
-        # Step-level INFO (files loaded, dbt commands) without Dagster's DEBUG event stream.
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        run_config=run_config,
     )
     if not result.success:
         raise UserFacingError(_first_failure(result))
     return result
+
+
+def full_refresh_ops() -> dict:
+    """Run config (``ops`` section) that makes both dbt assets rebuild incremental tables."""
+    return {op: {"config": {"full_refresh": True}} for op in DBT_OPS}
 
 
 def selection_without(defs: dg.Definitions, exclude: Collection[dg.AssetKey]) -> list[dg.AssetKey]:

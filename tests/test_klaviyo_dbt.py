@@ -396,3 +396,25 @@ def test_fixture_documents_follow_the_openapi_spec(shared_data: Path) -> None:
             assert relationships <= names(schema_name, "relationships"), schema_name
         for attribute in attributes | relationships:
             assert f'"{attribute}"' in text or f"'{attribute}'" in text, (schema_name, attribute)
+
+
+def test_changed_incremental_columns_name_the_fix(built) -> None:
+    """An incremental table missing a column its model now selects (a pulled change) fails
+    dbt; the dbt assets turn that into one sentence naming the model (parsed here from dbt's
+    own output) and the fix, a full refresh, which restores the table."""
+    from orchestration.assets.dbt import out_of_sync_model
+
+    fresh_db, env, tmp_path, _statuses = built
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("alter table staging.stg_klaviyo__events drop column item_count cascade")
+    failed = _dbt(["run", "--select", "stg_klaviyo__events"], env, tmp_path)
+    assert failed.returncode != 0
+    assert out_of_sync_model(failed.stdout) == "stg_klaviyo__events", failed.stdout[-3000:]
+    assert out_of_sync_model("Database Error in model stg_klaviyo__events: relation does not exist") is None
+    fixed = _dbt(["run", "--full-refresh", "--select", "stg_klaviyo__events"], env, tmp_path)
+    assert fixed.returncode == 0, fixed.stdout[-3000:]
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute(
+            "select count(*) from information_schema.columns"
+            " where table_schema = 'staging' and table_name = 'stg_klaviyo__events' and column_name = 'item_count'"
+        ).fetchone() == (1,)

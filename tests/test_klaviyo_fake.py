@@ -11,7 +11,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from orchestration.demo import generate
+from orchestration.demo import DemoConfig, generate, read_demo_config
 from orchestration.klaviyo.config import DEFAULT_REVISION
 from orchestration.klaviyo.fake import ENDPOINTS, FakeAccount, FakeAccountConfig, ThreadedServer, create_app
 from orchestration.klaviyo.fake import filters as flt
@@ -146,22 +146,28 @@ def test_report_endpoint_validates_and_answers(http, account):
 
 # -- consistent with the CSV demo data ------------------------------------------------------------------
 
-def test_account_mirrors_the_demo_customers_and_orders(tmp_path):
-    cfg = FakeAccountConfig(customers=150, days=30, seed=11)
-    account = FakeAccount(cfg)
-    generate(tmp_path, cfg.demo_config())
+@pytest.mark.parametrize("share", [1.0, 0.3])
+def test_account_mirrors_the_demo_customers_and_orders(tmp_path, share):
+    """The account built from the demo files' manifest holds (a share of) their customers, and
+    exactly the orders of those customers, with the files' order ids as $event_id."""
+    generate(tmp_path, DemoConfig(customers=150, days=30, seed=11, campaigns=4, errors_per_reason=0))
+    account = FakeAccount(FakeAccountConfig.mirroring(read_demo_config(tmp_path), profile_share=share))
     customers = pd.read_csv(tmp_path / "customers/customers.csv", dtype=str)
     with gzip.open(tmp_path / "orders/orders.csv.gz", "rt") as fh:
         orders = pd.read_csv(fh, dtype={"customer_id": str, "order_id": str}, keep_default_na=False)
 
     profiles = {p.customer_id: p for p in account.profiles.values()}
-    assert sorted(profiles) == sorted(customers["customer_id"])
+    assert set(profiles) <= set(customers["customer_id"])
+    if share == 1.0:
+        assert sorted(profiles) == sorted(customers["customer_id"])
+    else:
+        assert 0.2 * len(customers) < len(profiles) < 0.4 * len(customers)
     assert all(p.email == f"{cid.lower()}@example.com" for cid, p in profiles.items())
     signup = dict(zip(customers["customer_id"], customers["signup_date"]))
     assert all(datetime.fromtimestamp(p.created, timezone.utc).date().isoformat() == signup[cid]
                for cid, p in profiles.items())
 
-    registered = orders[orders["customer_id"] != ""].copy()
+    registered = orders[orders["customer_id"].isin(profiles.keys())].copy()
     registered["cents"] = (registered["quantity"].astype(int) * (registered["unit_price"].astype(float) * 100).round())
     by_order = registered.groupby("order_id").agg(customer_id=("customer_id", "first"),
                                                   ordered_at=("ordered_at", "first"), cents=("cents", "sum"))
@@ -255,3 +261,27 @@ def test_fake_endpoints_follow_the_openapi_spec(shared_data):
         assert set(endpoint.includes) == set(_param(op, "include")["schema"]["items"]["enum"]), name
         assert {f"fields[{t}]" for t in endpoint.fields} == {n for n in names if n and n.startswith("fields[")}, name
         assert op["x-klaviyo-scopes"] == [endpoint.scope]
+
+
+def test_demo_resource_serves_the_landing_files_or_nothing(tmp_path, monkeypatch):
+    """Without a Klaviyo key the resource serves the demo files' own customers (a share of
+    them), over HTTP; with real files (no demo manifest) it serves no account at all."""
+    from orchestration.assets.klaviyo import KlaviyoResource
+
+    monkeypatch.delenv("KLAVIYO_API_KEY", raising=False)
+    monkeypatch.delenv("KLAVIYO_ACCOUNTS", raising=False)
+    resource = KlaviyoResource(demo_profile_share=0.5)
+    with resource.accounts(tmp_path) as (accounts, now):
+        assert (accounts, now) == ([], None)
+
+    demo = DemoConfig(customers=120, days=20, seed=3, campaigns=2, errors_per_reason=0)
+    generate(tmp_path, demo)
+    customers = set(pd.read_csv(tmp_path / "customers/customers.csv", dtype=str)["customer_id"])
+    with resource.accounts(tmp_path) as (accounts, now):
+        [config] = accounts
+        assert now.date() == demo.end + pd.Timedelta(days=2)
+        headers = {**HEADERS, "Authorization": f"Klaviyo-API-Key {config.api_key}"}
+        with httpx.Client(base_url=config.base_url, headers=headers) as client:
+            page = client.get("profiles/", params={"page[size]": 100, "fields[profile]": "external_id"}).json()
+    served = {p["attributes"]["external_id"] for p in page["data"]}
+    assert served <= customers and 0.3 * len(customers) < len(served) < 0.7 * len(customers)

@@ -298,8 +298,7 @@ def built(module_db: str, tmp_path_factory: pytest.TempPathFactory, report_tools
     generate(landing, config)
     defs = build_defs(
         WarehouseResource(dsn=module_db, landing_dir=str(landing)),
-        KlaviyoResource(demo_customers=150, demo_days=config.days, demo_start=config.start.isoformat(),
-                        demo_seed=config.seed),
+        KlaviyoResource(demo_profile_share=0.25),
     )
     graph = defs.resolve_asset_graph()
     # The report's upstream, plus the rest of the main dbt build: dbt's eager test selection

@@ -1,12 +1,14 @@
 """dbt models as Dagster assets: staging → intermediate → marts, tests as asset checks."""
 
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.errors import UserFacingError
 from orchestration.project import dbt_project, ensure_manifest
 from orchestration.resources import WarehouseResource
 
@@ -61,6 +63,44 @@ translator = WarehouseDbtTranslator(
 )
 
 
+class DbtBuildConfig(dg.Config):
+    """``full_refresh``: rebuild incremental models from scratch (``dbt build --full-refresh``),
+    needed once after a change to an incremental model's columns."""
+
+    full_refresh: bool = False
+
+    def build_args(self) -> list[str]:
+        return ["build", "--full-refresh"] if self.full_refresh else ["build"]
+
+
+def _build(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource) -> Iterator[Any]:
+    """``dbt build`` of the asset's selection, with row counts; an incremental table whose
+    columns no longer match its model fails with one sentence naming the fix."""
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+    failure = None
+    try:
+        yield from dbt.cli(config.build_args(), context=context).stream().fetch_row_counts()
+    except DagsterDbtCliRuntimeError as exc:
+        failure = out_of_sync_model(str(exc))
+        if failure is None:
+            raise
+    if failure is not None:  # raised outside the except block: the sentence is the whole error
+        raise UserFacingError(
+            f"The table of the incremental dbt model {failure} no longer has the model's columns "
+            "(a pulled change altered them); rebuild the incremental tables once with "
+            "`make run FULL_REFRESH=1` (or `warehouse run --full-refresh`)."
+        )
+
+
+def out_of_sync_model(dbt_error: str) -> str | None:
+    """The model named by dbt's "schemas on this incremental model are out of sync" error."""
+    if "incremental model are out of sync" not in dbt_error:
+        return None
+    match = re.search(r"Error in model (\w+)", dbt_error)
+    return match.group(1) if match else "(see the dbt log)"
+
+
 # The models fed by the ML assets' tables (models/staging/ml, models/marts/ml) are a second
 # dbt asset, so Dagster orders the run raw → marts → ML (Python) → ML marts.
 ML_FED = "source:ml+"
@@ -73,11 +113,11 @@ ML_FED = "source:ml+"
     exclude=ML_FED,
 )
 def warehouse_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
     """Build (run + test) the selected dbt models; failing tests fail their asset checks."""
     warehouse.export_dbt_env()
-    yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
+    yield from _build(context, config, dbt)
 
 
 @dbt_assets(
@@ -87,7 +127,9 @@ def warehouse_dbt_models(
     select=ML_FED,
     name="ml_dbt_models",
 )
-def ml_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+def ml_dbt_models(
+    context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCliResource, warehouse: WarehouseResource
+):
     """Build the staging models and marts that read the ML assets' tables (newest model version)."""
     warehouse.export_dbt_env()
-    yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
+    yield from _build(context, config, dbt)

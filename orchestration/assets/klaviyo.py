@@ -10,10 +10,12 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
 
 import dagster as dg
 
+from orchestration.demo.config import read_demo_config
 from orchestration.errors import UserFacingError
 from orchestration.klaviyo.streams import STREAMS
 from orchestration.resources import WarehouseResource
@@ -22,38 +24,43 @@ RAW_SCHEMA = "klaviyo_raw"
 
 
 class KlaviyoResource(dg.ConfigurableResource):
-    """Which Klaviyo accounts to sync; the local demo server when none is configured."""
+    """Which Klaviyo accounts to sync; a local demo account when none is configured.
 
-    demo_customers: int = 3000
-    demo_start: str = "2024-01-01"
-    demo_days: int = 730
-    demo_seed: int = 42
+    The demo account mirrors the demo files in the landing folder (their manifest names the
+    generator config): ``demo_profile_share`` of the CSV customers are Klaviyo profiles
+    (``external_id`` = customer_id) and their orders are "Placed Order" events whose
+    ``$event_id`` is the CSV order id, so the warehouse sees the same orders from both sources.
+    """
+
+    demo_profile_share: float = 0.03
 
     def is_configured(self) -> bool:
         """True when a real account is configured through the environment."""
         return bool(os.environ.get("KLAVIYO_API_KEY") or os.environ.get("KLAVIYO_ACCOUNTS"))
 
     @contextmanager
-    def accounts(self) -> Iterator[tuple[list, datetime | None]]:
-        """(accounts, sync time) to sync; starts and stops the demo server when no account is
-        configured. The demo account's sync time is the day after its data ends, so the
-        campaign report's window (the last year) covers the demo period."""
+    def accounts(self, landing_dir: Path) -> Iterator[tuple[list, datetime | None]]:
+        """(accounts, sync time) to sync. Without a configured account: the demo account
+        mirroring the demo files in ``landing_dir`` on a local server started for the sync
+        (sync time: the day after the data ends, so the campaign report's window, the last
+        year, covers the demo period), or no account at all when ``landing_dir`` holds real
+        files (a made-up account must not add orders to real customers)."""
         from orchestration.klaviyo.config import AccountConfig, load_accounts
 
         if self.is_configured():
             yield load_accounts(), None
+            return
+        demo = read_demo_config(landing_dir)
+        if demo is None:
+            yield [], None
             return
         from orchestration.klaviyo.fake.app import create_app
         from orchestration.klaviyo.fake.data import FakeAccount, FakeAccountConfig
         from orchestration.klaviyo.fake.server import ThreadedServer
 
         key = "pk_demo_" + secrets.token_hex(12)
-        account = FakeAccount(FakeAccountConfig(
-            seed=self.demo_seed, customers=self.demo_customers, days=self.demo_days,
-            start=date.fromisoformat(self.demo_start),
-        ))
-        end = date.fromisoformat(self.demo_start) + timedelta(days=self.demo_days + 1)
-        now = datetime.combine(end, time.min, tzinfo=timezone.utc)
+        account = FakeAccount(FakeAccountConfig.mirroring(demo, profile_share=self.demo_profile_share))
+        now = datetime.combine(demo.end + timedelta(days=2), time.min, tzinfo=timezone.utc)
         with ThreadedServer(create_app({key: account})) as server:
             yield [AccountConfig("demo", key, base_url=server.base_url)], now
 
@@ -88,10 +95,19 @@ def _cursors(dsn: str) -> dict:
 )
 def klaviyo_streams(context: dg.AssetExecutionContext, warehouse: WarehouseResource, klaviyo: KlaviyoResource):
     """Sync every stream of every configured account (or of the local demo account)."""
+    from orchestration.errors import connect
+    from orchestration.klaviyo.store import ensure_schema
     from orchestration.klaviyo.sync import sync_accounts
 
     before = _cursors(warehouse.get_dsn())
-    with klaviyo.accounts() as (accounts, now):
+    with klaviyo.accounts(warehouse.get_landing_dir()) as (accounts, now):
+        if not accounts:
+            context.log.warning(
+                "No Klaviyo account is configured and the landing folder holds no demo data: the "
+                "klaviyo_raw tables stay as they are; set KLAVIYO_API_KEY to sync a real account."
+            )
+            with connect(warehouse.get_dsn()) as conn:
+                ensure_schema(conn)
         results = sync_accounts(warehouse.get_dsn(), accounts, raise_on_error=False, now=now)
     for result in results:
         for stream in result.streams:
@@ -105,7 +121,7 @@ def klaviyo_streams(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             asset_key=dg.AssetKey([RAW_SCHEMA, stream.name]),
             metadata={
                 "accounts": ", ".join(r.account_id for r in results),
-                "source": "Klaviyo API" if klaviyo.is_configured() else "local demo server (no KLAVIYO_API_KEY)",
+                "source": _source_label(klaviyo, results),
                 "pages": sum(s.pages for s in per_account),
                 "rows_received": sum(s.rows_received for s in per_account),
                 "rows_written": sum(s.rows_written for s in per_account),
@@ -117,3 +133,11 @@ def klaviyo_streams(context: dg.AssetExecutionContext, warehouse: WarehouseResou
                 "cursor_after": ", ".join(s.cursor.isoformat() for s in per_account if s.cursor) or "none",
             },
         )
+
+
+def _source_label(klaviyo: KlaviyoResource, results: list) -> str:
+    if klaviyo.is_configured():
+        return "Klaviyo API"
+    if results:
+        return "local demo server mirroring the demo files (no KLAVIYO_API_KEY)"
+    return "none (no KLAVIYO_API_KEY, no demo files)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 GENERATOR_VERSION = "1.0.0"
 
@@ -70,6 +71,24 @@ class DemoConfig:
         d["end"] = self.end.isoformat()
         d["orders_target"] = self.order_lines_target
         return d
+
+
+MANIFEST_PATH = f"{GROUND_TRUTH_DIR}/manifest.json"
+
+
+def read_demo_config(landing_dir: Path) -> DemoConfig | None:
+    """The config the demo files in ``landing_dir`` were generated with (from their
+    manifest); ``None`` when the folder holds no generated demo data (real files)."""
+    path = Path(landing_dir) / MANIFEST_PATH
+    if not path.is_file():
+        return None
+    config = json.loads(path.read_text(encoding="utf-8"))["config"]
+    return DemoConfig(
+        seed=int(config["seed"]), start=date.fromisoformat(config["start"]), days=int(config["days"]),
+        customers=int(config["customers"]), campaigns=int(config["campaigns"]),
+        orders_target=int(config["orders_target"]), errors_per_reason=int(config["errors_per_reason"]),
+        gzip_level=int(config["gzip_level"]),
+    )
 
 
 @dataclass(frozen=True)

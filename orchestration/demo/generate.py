@@ -14,7 +14,7 @@ from orchestration.demo.badrows import (
 from orchestration.demo.campaigns import CAMPAIGN_COLUMNS, build_campaigns
 from orchestration.demo.catalogue import build_catalogue
 from orchestration.demo.config import (
-    CAMPAIGN_PATH, CUSTOMERS_PATH, GROUND_TRUTH_DIR, ORDERS_PATH, DemoConfig, FileInfo, Manifest,
+    CAMPAIGN_PATH, CUSTOMERS_PATH, GROUND_TRUTH_DIR, MANIFEST_PATH, ORDERS_PATH, DemoConfig, FileInfo, Manifest,
 )
 from orchestration.demo.csvio import WriteResult, sha256_of, write_csv
 from orchestration.demo.customers import CUSTOMER_COLUMNS, customers_frame, draw_customers
@@ -103,7 +103,7 @@ def generate(out_dir: Path, config: DemoConfig | None = None) -> Manifest:
                           "raw_channels": sorted(campaigns.campaigns["channel"].unique().tolist())},
         },
     )
-    manifest_path = out_dir / GROUND_TRUTH_DIR / "manifest.json"
+    manifest_path = out_dir / MANIFEST_PATH
     _atomic_text(manifest_path, manifest.to_json())
     return manifest
 

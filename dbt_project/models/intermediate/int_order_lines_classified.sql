@@ -41,8 +41,8 @@ order_lines as (
 
 classified as (
 
-    -- seam: Klaviyo "Placed Order" events will be a second order_source
-    -- unioned here; until then every line comes from the shop export
+    -- the shop export's lines; Klaviyo order events carry no lines and
+    -- join at the order grain (int_orders)
     select
         order_line_key,
         'shop' as order_source,

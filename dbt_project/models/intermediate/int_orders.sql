@@ -8,7 +8,13 @@ order_lines as (
 
 ),
 
-rolled_up as (
+klaviyo_orders as (
+
+    select * from {{ ref('int_klaviyo__orders') }}
+
+),
+
+shop_orders as (
 
     -- the lines of one invoice share customer, country and (up to a minute
     -- or so) the timestamp: the earliest timestamp is the order's
@@ -25,6 +31,38 @@ rolled_up as (
         bool_and(line_type = 'stock_adjustment') as is_stock_adjustment
     from order_lines
     group by order_id, is_cancellation
+
+),
+
+klaviyo_only_orders as (
+
+    -- an order both the shop export and Klaviyo carry counts once, from the
+    -- export (it has the lines): Klaviyo adds the orders the export lacks
+    select
+        klaviyo_orders.order_id,
+        klaviyo_orders.is_cancellation,
+        'klaviyo' as order_source,
+        klaviyo_orders.customer_id,
+        klaviyo_orders.ordered_at,
+        klaviyo_orders.country,
+        cast(null as {{ dbt.type_bigint() }}) as line_count,
+        klaviyo_orders.items,
+        klaviyo_orders.amount,
+        false as is_stock_adjustment
+    from klaviyo_orders
+    where not exists (
+            select shop_orders.order_id
+            from shop_orders
+            where shop_orders.order_id = klaviyo_orders.order_id
+        )
+
+),
+
+combined as (
+
+    select * from shop_orders
+    union all
+    select * from klaviyo_only_orders
 
 ),
 
@@ -55,7 +93,7 @@ typed as (
             as {{ type_money() }}
         ) as cancelled_revenue,
         cast(amount as {{ type_money() }}) as net_revenue
-    from rolled_up
+    from combined
 
 ),
 

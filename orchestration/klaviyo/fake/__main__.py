@@ -3,8 +3,8 @@
     python -m orchestration.klaviyo.fake --port 8765 --key test-key --customers 2000 --days 120
     KLAVIYO_API_KEY=test-key KLAVIYO_BASE_URL=http://127.0.0.1:8765/api/ python -m orchestration.klaviyo sync
 
-``--account KEY=ACCOUNT_ID[:SEED]`` (repeatable) serves several accounts; ``--start`` lines the
-data up with demo CSVs generated with the same ``--seed/--start/--days/--customers``;
+``--account KEY=ACCOUNT_ID[:SEED]`` (repeatable) serves several accounts; ``--mirror landing``
+serves the customers and orders of the demo files there (``--profile-share 0.03`` of them);
 ``--report-limit 2/60`` rate-limits the campaign-values report like Klaviyo (2 calls/min).
 """
 
@@ -15,7 +15,9 @@ import json
 import sys
 import time
 from datetime import date
+from pathlib import Path
 
+from orchestration.demo.config import MANIFEST_PATH, read_demo_config
 from orchestration.klaviyo.fake.app import create_app
 from orchestration.klaviyo.fake.data import FakeAccount, FakeAccountConfig
 from orchestration.klaviyo.fake.faults import Fault
@@ -35,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders-target", type=int, default=None)
     parser.add_argument("--email-campaigns", type=int, default=12)
     parser.add_argument("--sms-campaigns", type=int, default=4)
+    parser.add_argument("--mirror", type=Path, default=None,
+                        help="landing folder of demo files whose customers and orders to serve")
+    parser.add_argument("--profile-share", type=float, default=1.0,
+                        help="share of the customers that are Klaviyo profiles (default 1)")
     parser.add_argument("--report-limit", default="", help="CALLS/SECONDS for campaign-values-reports, e.g. 2/60")
     parser.add_argument("--faults", default="", help="JSON list of faults active from the start")
     args = parser.parse_args(argv)
@@ -44,10 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     for spec in specs:
         key, _, rest = spec.partition("=")
         account_id, _, seed = rest.partition(":")
-        cfg = FakeAccountConfig(seed=int(seed or args.seed), customers=args.customers, days=args.days,
-                                start=args.start, orders_target=args.orders_target,
-                                email_campaigns=args.email_campaigns, sms_campaigns=args.sms_campaigns,
-                                account_id=account_id or "default")
+        sizes = {"email_campaigns": args.email_campaigns, "sms_campaigns": args.sms_campaigns,
+                 "account_id": account_id or "default", "profile_share": args.profile_share}
+        if args.mirror is not None:
+            demo = read_demo_config(args.mirror)
+            if demo is None:
+                parser.error(f"{args.mirror} holds no demo files (no {MANIFEST_PATH}); "
+                             "generate them with python -m orchestration.demo --out DIR")
+            cfg = FakeAccountConfig.mirroring(demo, **sizes)
+        else:
+            cfg = FakeAccountConfig(seed=int(seed or args.seed), customers=args.customers, days=args.days,
+                                    start=args.start, orders_target=args.orders_target, **sizes)
         started = time.perf_counter()
         accounts[key] = FakeAccount(cfg)
         print(f"account {cfg.account_id}: {accounts[key].counts()} "

@@ -4,8 +4,10 @@ The account is built from the same seeded pipeline as the demo files (campaigns 
 customers → catalogue → orders, same random streams), so for the same ``DemoConfig``:
 
 * every demo customer ``C000001`` … is a profile with ``external_id = customer_id`` and
-  email ``c000001@example.com``; its ``created`` is its signup day;
-* every registered demo order is a "Placed Order" event at ``ordered_at`` with
+  email ``c000001@example.com``; its ``created`` is its signup day. With ``profile_share``
+  below 1 only that share of the customers (a seeded random sample: the ones who gave
+  the shop their email) are profiles, as in a real shop where Klaviyo holds subscribers;
+* every registered demo order of a profile is a "Placed Order" event at ``ordered_at`` with
   ``$value`` = Σ quantity × unit_price of its lines and ``$event_id`` = ``order_id``;
   every cancellation (``C…``) is a "Cancelled Order" event (guest orders have no profile);
 * email and SMS campaigns (some archived, one draft each), flows with flow messages, and
@@ -91,6 +93,19 @@ class FakeAccountConfig:
     email_subscribed: float = 0.75
     sms_subscribed: float = 0.30
     account_id: str = "fake"
+    profile_share: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.profile_share <= 1:
+            raise ValueError("profile_share must be in (0, 1]")
+
+    @classmethod
+    def mirroring(cls, demo: DemoConfig, *, profile_share: float = 1.0, **kwargs: Any) -> FakeAccountConfig:
+        """An account whose profiles and orders are (a share of) the customers and orders of the
+        demo files generated with ``demo``: same seed, window, customers, campaigns and orders."""
+        return cls(seed=demo.seed, customers=demo.customers, days=demo.days, start=demo.start,
+                   demo_campaigns=demo.campaigns, orders_target=demo.orders_target,
+                   profile_share=profile_share, **kwargs)
 
     def resolved_start(self) -> date:
         if self.start is not None:
@@ -347,9 +362,12 @@ class FakeAccount:
     def _make_profiles(self, draw: Any) -> None:
         rng = self.rng
         n = len(draw.ids)
+        is_profile = np.random.default_rng(self.config.seed + 103).random(n) < self.config.profile_share
         email_sub = np.random.default_rng(self.config.seed + 101).random(n) < self.config.email_subscribed
         sms_sub = np.random.default_rng(self.config.seed + 102).random(n) < self.config.sms_subscribed
         for i, cid in enumerate(draw.ids):
+            if not is_profile[i]:
+                continue
             created = self.start_ts + int(draw.signup_day[i]) * 86_400 + rng.randint(6 * 3_600, 22 * 3_600)
             updated = created + int(rng.random() * min(20 * 86_400, self.end_ts - 60 - created))
             sms = bool(sms_sub[i])
@@ -501,7 +519,7 @@ class FakeAccount:
                                            fm.flow_id, 0.55, 0.2)
 
     def _order_events(self, frame: Any, pending: list[Event], touches: dict[str, list[Touch]]) -> None:
-        registered = frame[frame["customer_id"] != ""]
+        registered = frame[frame["customer_id"].isin(self.profile_by_customer.keys())]
         lines = registered.assign(amount=(registered["quantity"] * registered["unit_price"] * 100).round())
         grouped = lines.groupby("order_id", sort=False).agg(
             customer_id=("customer_id", "first"), ordered_at=("ordered_at", "first"),

@@ -141,6 +141,12 @@ renamed as (
             source.document
             #>> '{attributes,event_properties,$currency_code}'
         ), '')) as currency_code,
+        -- the sender's own id of the event; e-commerce integrations set it
+        -- to the order id on order events
+        nullif(
+            trim(source.document #>> '{attributes,event_properties,$event_id}'),
+            ''
+        ) as property_event_id,
 
         -- native attribution (included "attribution" resource)
         included_attributions.attribution_id,
@@ -155,6 +161,9 @@ renamed as (
         {{ klaviyo_json_money(
             "source.document #> '{attributes,event_properties,$value}'"
         ) }} as event_value,
+        cast({{ klaviyo_json_money(
+            "source.document #> '{attributes,event_properties,Item Count}'"
+        ) }} as {{ dbt.type_bigint() }}) as item_count,
 
         -- timestamps: datetime (ISO 8601), else timestamp (epoch seconds)
         coalesce(
