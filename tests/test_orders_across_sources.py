@@ -125,3 +125,43 @@ def test_customers_count_both_sources(built: dict, csv_orders: pd.DataFrame) -> 
     run_results = json.loads((Path(built["landing"]).parent / "target" / "run_results.json").read_text())
     reconcile = [r for r in run_results["results"] if "assert_customer_marts_reconcile" in r["unique_id"]]
     assert reconcile and reconcile[0]["status"] == "pass"
+
+
+def test_demo_sync_replaces_stale_demo_accounts_and_adds_no_order_twice(built: dict, monkeypatch) -> None:
+    """The demo Klaviyo asset syncs an account of its own (``demo-<fingerprint>``) holding the
+    same CSV orders: fct_orders gains nothing. A demo account made from other demo files (here
+    the old plain ``demo``) is removed from raw, and staging follows."""
+    import dagster as dg
+
+    from orchestration.assets.klaviyo import KlaviyoResource, klaviyo_streams
+    from orchestration.resources import WarehouseResource
+
+    monkeypatch.delenv("KLAVIYO_API_KEY", raising=False)
+    monkeypatch.delenv("KLAVIYO_ACCOUNTS", raising=False)
+    dsn, env, work = built["dsn"], dbt_test_env(settings.dbt_env(built["dsn"])), built["landing"].parent
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        tables = [t for (t,) in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'klaviyo_raw'"
+            " and table_name not like '\\_%'")]
+        for table in tables:
+            conn.execute(f"insert into klaviyo_raw.{table} (account_id, id, cursor_value, document, _sync_id)"
+                         f" select 'demo', id, cursor_value, document, _sync_id from klaviyo_raw.{table}"
+                         " where account_id = 'shop'")
+        conn.execute("insert into klaviyo_raw._stream_state (account_id, stream, cursor_value)"
+                     " select 'demo', stream, cursor_value from klaviyo_raw._stream_state where account_id = 'shop'")
+    assert run_dbt(["run", "--select", "stg_klaviyo__events"], env, work).returncode == 0
+
+    resource = KlaviyoResource(demo_profile_share=0.5)
+    demo_account = resource.demo_account_id(read_demo_config(built["landing"]))
+    result = dg.materialize([klaviyo_streams], resources={
+        "warehouse": WarehouseResource(dsn=dsn, landing_dir=str(built["landing"])), "klaviyo": resource})
+    assert result.success
+    build = run_dbt(["build", *SELECTION], env, work)
+    assert build.returncode == 0, build.stdout[-4000:]
+
+    accounts = dict(_rows(dsn, "select account_id, count(*) from klaviyo_raw.events group by 1"))
+    assert set(accounts) == {"shop", demo_account} and accounts[demo_account] > 0
+    assert _rows(dsn, "select distinct account_id from staging.stg_klaviyo__events order by 1") == [
+        (demo_account,), ("shop",)]
+    klaviyo_orders = _rows(dsn, "select order_id from marts.fct_orders where order_source = 'klaviyo' order by 1")
+    assert klaviyo_orders == [("CK0000001",), ("K0000001",), ("K0000002",)]

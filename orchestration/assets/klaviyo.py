@@ -6,6 +6,8 @@ account whose customers and orders mirror the CSV demo data, so the demo still
 exercises the real HTTP client end to end.
 """
 
+import hashlib
+import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -15,12 +17,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.demo.config import read_demo_config
+from orchestration.demo.config import DemoConfig, read_demo_config
 from orchestration.errors import UserFacingError
 from orchestration.klaviyo.streams import STREAMS
 from orchestration.resources import WarehouseResource
 
 RAW_SCHEMA = "klaviyo_raw"
+#: Demo accounts are ``demo-<fingerprint>`` (plain ``demo`` before the fingerprint).
+DEMO_ACCOUNT_PREFIX = "demo-"
 
 
 class KlaviyoResource(dg.ConfigurableResource):
@@ -62,7 +66,13 @@ class KlaviyoResource(dg.ConfigurableResource):
         account = FakeAccount(FakeAccountConfig.mirroring(demo, profile_share=self.demo_profile_share))
         now = datetime.combine(demo.end + timedelta(days=2), time.min, tzinfo=timezone.utc)
         with ThreadedServer(create_app({key: account})) as server:
-            yield [AccountConfig("demo", key, base_url=server.base_url)], now
+            yield [AccountConfig(self.demo_account_id(demo), key, base_url=server.base_url)], now
+
+    def demo_account_id(self, demo: DemoConfig) -> str:
+        """``demo-<fingerprint of the demo files' config and the profile share>``: other demo
+        files make another demo account (whose made-up rows the sync then removes)."""
+        fingerprint = json.dumps([demo.as_dict(), self.demo_profile_share], sort_keys=True)
+        return f"{DEMO_ACCOUNT_PREFIX}{hashlib.sha256(fingerprint.encode()).hexdigest()[:10]}"
 
 
 def _cursors(dsn: str) -> dict:
@@ -108,6 +118,8 @@ def klaviyo_streams(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             )
             with connect(warehouse.get_dsn()) as conn:
                 ensure_schema(conn)
+        elif not klaviyo.is_configured():
+            _forget_stale_demo_accounts(context, warehouse.get_dsn(), keep=accounts[0].account_id)
         results = sync_accounts(warehouse.get_dsn(), accounts, raise_on_error=False, now=now)
     for result in results:
         for stream in result.streams:
@@ -133,6 +145,24 @@ def klaviyo_streams(context: dg.AssetExecutionContext, warehouse: WarehouseResou
                 "cursor_after": ", ".join(s.cursor.isoformat() for s in per_account if s.cursor) or "none",
             },
         )
+
+
+def _forget_stale_demo_accounts(context: dg.AssetExecutionContext, dsn: str, keep: str) -> None:
+    """Remove the rows of demo accounts made from other demo files: their made-up customers and
+    orders must not mix with the current ones (real accounts are never touched)."""
+    from orchestration.errors import connect
+    from orchestration.klaviyo.store import ensure_schema, forget_accounts
+
+    with connect(dsn) as conn:
+        ensure_schema(conn)
+        stale = [account for (account,) in conn.execute(
+            f"select distinct account_id from {RAW_SCHEMA}._stream_state"
+            " where (account_id = 'demo' or account_id like %s) and account_id <> %s",
+            (DEMO_ACCOUNT_PREFIX + "%", keep),
+        )]
+        if stale:
+            deleted = forget_accounts(conn, stale)
+            context.log.info(f"Removed {deleted:,} rows of demo account(s) {', '.join(stale)} (other demo files).")
 
 
 def _source_label(klaviyo: KlaviyoResource, results: list) -> str:

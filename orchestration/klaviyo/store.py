@@ -122,6 +122,20 @@ def max_cursor(conn: psycopg.Connection, account_id: str, stream: str) -> dateti
     ).fetchone()[0]
 
 
+def forget_accounts(conn: psycopg.Connection, account_ids: list[str]) -> int:
+    """Delete every row and the sync state of ``account_ids`` (not the ``_syncs`` log);
+    returns the number of rows deleted."""
+    deleted = 0
+    with conn.transaction():
+        for table in [s.name for s in STREAMS] + ["_stream_state"]:
+            deleted += conn.execute(
+                sql.SQL("delete from {}.{} where account_id = any(%s)").format(
+                    sql.Identifier(SCHEMA), sql.Identifier(table)),
+                (account_ids,),
+            ).rowcount
+    return deleted
+
+
 def _strip_nul(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("\x00", "")

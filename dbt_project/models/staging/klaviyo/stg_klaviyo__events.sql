@@ -1,3 +1,8 @@
+{#-
+    Incremental: events are append-only per account. An account whose rows
+    are gone from raw (a removed demo account) is deleted here too by the
+    post-hook.
+-#}
 {{
     config(
         materialized='incremental',
@@ -8,6 +13,20 @@
             {'columns': ['account_id', 'event_id'], 'unique': true},
             {'columns': ['account_id', 'profile_id', 'occurred_at']},
             {'columns': ['_loaded_at']},
+        ],
+        post_hook=[
+            "delete from {{ this }}
+            where account_id in (
+                select staged_accounts.account_id
+                from (
+                    select distinct account_id from {{ this }}
+                ) as staged_accounts
+                where not exists (
+                    select 1
+                    from {{ source('klaviyo', 'events') }} as raw_events
+                    where raw_events.account_id = staged_accounts.account_id
+                )
+            )"
         ]
     )
 }}
