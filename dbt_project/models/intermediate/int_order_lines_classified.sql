@@ -30,10 +30,18 @@ order_lines as (
     select staged.*
     from {{ ref('stg_shop__order_lines') }} as staged
     {% if is_incremental() %}
-        where not exists (
-                select processed._file_id
-                from {{ this }} as processed
-                where processed._file_id = staged._file_id
+        -- the new files, found on the few distinct ids first: a per-row
+        -- anti-join against this table's million rows can take minutes
+        where staged._file_id in (
+                select delivered._file_id
+                from (
+                    select distinct delivered_lines._file_id
+                    from {{ ref('stg_shop__order_lines') }} as delivered_lines
+                ) as delivered
+                where delivered._file_id not in (
+                        select distinct processed._file_id
+                        from {{ this }} as processed
+                    )
             )
     {% endif %}
 
