@@ -152,7 +152,7 @@ def test_demo_sync_replaces_stale_demo_accounts_and_adds_no_order_twice(built: d
     assert run_dbt(["run", "--select", "stg_klaviyo__events"], env, work).returncode == 0
 
     resource = KlaviyoResource(demo_profile_share=0.5)
-    demo_account = resource.demo_account_id(read_demo_config(built["landing"]))
+    demo_account = resource.demo_account_id(built["landing"])
     result = dg.materialize([klaviyo_streams], resources={
         "warehouse": WarehouseResource(dsn=dsn, landing_dir=str(built["landing"])), "klaviyo": resource})
     assert result.success

@@ -7,7 +7,6 @@ exercises the real HTTP client end to end.
 """
 
 import hashlib
-import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.demo.config import DemoConfig, read_demo_config
+from orchestration.demo.config import MANIFEST_PATH, read_demo_config
 from orchestration.errors import UserFacingError
 from orchestration.klaviyo.streams import STREAMS
 from orchestration.resources import WarehouseResource
@@ -66,13 +65,15 @@ class KlaviyoResource(dg.ConfigurableResource):
         account = FakeAccount(FakeAccountConfig.mirroring(demo, profile_share=self.demo_profile_share))
         now = datetime.combine(demo.end + timedelta(days=2), time.min, tzinfo=timezone.utc)
         with ThreadedServer(create_app({key: account})) as server:
-            yield [AccountConfig(self.demo_account_id(demo), key, base_url=server.base_url)], now
+            yield [AccountConfig(self.demo_account_id(landing_dir), key, base_url=server.base_url)], now
 
-    def demo_account_id(self, demo: DemoConfig) -> str:
-        """``demo-<fingerprint of the demo files' config and the profile share>``: other demo
-        files make another demo account (whose made-up rows the sync then removes)."""
-        fingerprint = json.dumps([demo.as_dict(), self.demo_profile_share], sort_keys=True)
-        return f"{DEMO_ACCOUNT_PREFIX}{hashlib.sha256(fingerprint.encode()).hexdigest()[:10]}"
+    def demo_account_id(self, landing_dir: Path) -> str:
+        """``demo-<fingerprint>`` of the demo files' manifest (config, generator version, file
+        hashes) and the profile share: other demo files make another demo account, whose
+        made-up rows the sync then removes."""
+        digest = hashlib.sha256((Path(landing_dir) / MANIFEST_PATH).read_bytes())
+        digest.update(repr(self.demo_profile_share).encode())
+        return f"{DEMO_ACCOUNT_PREFIX}{digest.hexdigest()[:10]}"
 
 
 def _cursors(dsn: str) -> dict:
