@@ -34,35 +34,53 @@ shop_orders as (
 
 ),
 
-klaviyo_only_orders as (
+klaviyo_order_rows as (
 
-    -- an order both the shop export and Klaviyo carry counts once, from the
-    -- export (it has the lines): Klaviyo adds the orders the export lacks
     select
-        klaviyo_orders.order_id,
-        klaviyo_orders.is_cancellation,
+        order_id,
+        is_cancellation,
         'klaviyo' as order_source,
-        klaviyo_orders.customer_id,
-        klaviyo_orders.ordered_at,
-        klaviyo_orders.country,
+        customer_id,
+        ordered_at,
+        country,
         cast(null as {{ dbt.type_bigint() }}) as line_count,
-        klaviyo_orders.items,
-        klaviyo_orders.amount,
+        items,
+        amount,
         false as is_stock_adjustment
     from klaviyo_orders
-    where not exists (
-            select shop_orders.order_id
-            from shop_orders
-            where shop_orders.order_id = klaviyo_orders.order_id
-        )
 
 ),
 
 combined as (
 
-    select * from shop_orders
+    select
+        *,
+        1 as source_priority
+    from shop_orders
     union all
-    select * from klaviyo_only_orders
+    select
+        *,
+        2 as source_priority
+    from klaviyo_order_rows
+
+),
+
+deduplicated as (
+
+    -- an order both the shop export and Klaviyo carry counts once, from the
+    -- export (it has the lines): Klaviyo adds the orders the export lacks.
+    -- A window, not an anti-join: its plan cannot turn into a nested loop
+    -- over the shop's orders when Klaviyo's row count is misestimated
+    select *
+    from (
+        select
+            *,
+            row_number() over (
+                partition by order_id order by source_priority asc
+            ) as source_rank
+        from combined
+    ) as ranked
+    where source_rank = 1
 
 ),
 
@@ -93,7 +111,7 @@ typed as (
             as {{ type_money() }}
         ) as cancelled_revenue,
         cast(amount as {{ type_money() }}) as net_revenue
-    from combined
+    from deduplicated
 
 ),
 
