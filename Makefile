@@ -68,8 +68,8 @@ dev: install db-start parse
 	( trap - INT TERM; exec $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000 )
 
 # No database needed: the webserver only loads the definitions.
-lineage-png: install
-	scripts/screenshot-lineage.sh docs/lineage.png
+lineage-png: install chromium
+	$(BIN)/python -m orchestration.lineage_ui --out docs/lineage.png
 
 test: install chromium
 	@WAREHOUSE_PG_FSYNC=off $(PYTHON) -m orchestration.localdb start

@@ -20,9 +20,25 @@ def chromium_path() -> str:
     return os.environ.get("CHROMIUM") or DEFAULT_CHROMIUM
 
 
-def launch_chromium(playwright: Any, **options: Any) -> Any:
-    """A headless Chromium ``Browser`` from a started ``sync_playwright()``."""
-    return playwright.chromium.launch(executable_path=chromium_path(), args=LAUNCH_ARGS, **options)
+def require_chromium(purpose: str, path: str | None = None) -> str:
+    """``path`` (default :func:`chromium_path`) when it is an executable; else a
+    UserFacingError saying that ``purpose`` (e.g. "the report's PDF") needs it."""
+    from orchestration.errors import UserFacingError
+
+    path = path or chromium_path()
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise UserFacingError(
+            f"Chromium is not installed at {path}, and {purpose} needs it; run "
+            "`bash scripts/install-chromium.sh` as root (apt-get install -y chromium) or set CHROMIUM to a "
+            "Chromium binary."
+        )
+    return path
+
+
+def launch_chromium(playwright: Any, executable: str | None = None, **options: Any) -> Any:
+    """A headless Chromium ``Browser`` from a started ``sync_playwright()`` (``executable``:
+    default :func:`chromium_path`)."""
+    return playwright.chromium.launch(executable_path=executable or chromium_path(), args=LAUNCH_ARGS, **options)
 
 
 def watch_page(page: Any) -> list[str]:

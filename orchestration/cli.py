@@ -26,7 +26,7 @@ def run(full_refresh: bool) -> None:
     """Materialize every Dagster asset (loads, dbt build and its checks, ML, the dashboards),
     then print the summary and where the report and the dashboards are."""
     from orchestration import summary
-    from orchestration.assets.dashboards import DASHBOARDS_KEY, npm_available
+    from orchestration.assets.dashboards import DASHBOARDS_KEY, NPM_MISSING, npm_available
     from orchestration.assets.reports import REPORT_KEY
     from orchestration.materialize import materialize_all
 
@@ -47,10 +47,7 @@ def run(full_refresh: bool) -> None:
             path = metadata["path"].value
             click.echo(f"Dashboards built in {path}; open them with `make dashboards-serve` (http://127.0.0.1:3001).")
     if skip_dashboards:
-        click.echo(
-            "Dashboards skipped: npm is not installed; install Node.js >= 18 and npm "
-            "(Debian: apt-get install -y nodejs npm), then run `make dashboards`."
-        )
+        click.echo(f"Dashboards skipped: {NPM_MISSING}")
 
 
 @main.command(name="summary")

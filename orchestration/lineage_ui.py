@@ -2,7 +2,7 @@
 
 ::
 
-    python -m orchestration.lineage_ui --out docs/lineage.png    # scripts/screenshot-lineage.sh
+    python -m orchestration.lineage_ui --out docs/lineage.png    # make lineage-png
 
 :func:`webserver` starts ``dagster-webserver -m orchestration.definitions`` on 127.0.0.1
 (a free port, a temporary ``DAGSTER_HOME``), in a process group of its own, waits until the
@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from orchestration.browser import chromium_path, launch_chromium, watch_page
+from orchestration.browser import launch_chromium, require_chromium, watch_page
+from orchestration.errors import UserFacingError
 from orchestration.settings import REPO_ROOT
 
 WEBSERVER = Path(sys.executable).with_name("dagster-webserver")
@@ -90,6 +91,7 @@ class Webserver:
 
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -263,12 +265,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.lineage_ui", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "lineage.png")
     args = parser.parse_args(argv)
-    if not Path(chromium_path()).exists():
-        print(f"error: {chromium_path()} is missing; run scripts/install-chromium.sh (or set CHROMIUM)", file=sys.stderr)
-        return 1
     try:
+        require_chromium("the lineage screenshot")
         messages = screenshot_lineage(args.out)
-    except (LineageUIError, ImportError) as exc:
+    except (UserFacingError, LineageUIError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for message in messages:

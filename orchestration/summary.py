@@ -42,7 +42,8 @@ def source_counts(conn: psycopg.Connection) -> list[SourceCounts]:
     return [SourceCounts(r[0], r[1], int(r[2] or 0), int(r[3] or 0), int(r[4] or 0)) for r in rows]
 
 
-def _exists(conn: psycopg.Connection, table: str) -> bool:
+def table_exists(conn: psycopg.Connection, table: str) -> bool:
+    """True when ``table`` (``schema.name``) exists."""
     return conn.execute("select to_regclass(%s) is not null", (table,)).fetchone()[0]
 
 
@@ -52,13 +53,13 @@ def klaviyo_counts(conn: psycopg.Connection) -> list[tuple[str, int]]:
     return [
         (stream, conn.execute(f"select count(*) from klaviyo_raw.{stream}").fetchone()[0])
         for stream in streams
-        if _exists(conn, f"klaviyo_raw.{stream}")
+        if table_exists(conn, f"klaviyo_raw.{stream}")
     ]
 
 
 def ml_lines(conn: psycopg.Connection) -> list[str]:
     """One line per model: its newest version and what it produced."""
-    if not _exists(conn, "ml.model_runs"):
+    if not table_exists(conn, "ml.model_runs"):
         return []
     lines = []
     runs = conn.execute(

@@ -22,10 +22,6 @@ REVENUE = "#2563eb"
 FORECAST = "#d97706"
 
 
-def _data_uri(fig: Figure) -> str:
-    return png_data_uri(fig, DPI)
-
-
 def _style(ax) -> None:
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(labelsize=8, colors=INK)
@@ -55,7 +51,7 @@ def channel_chart(channels: Sequence[ChannelRow]) -> str | None:
     ax.xaxis.set_major_formatter(_thousands)
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     _style(ax)
-    return _data_uri(fig)
+    return png_data_uri(fig, DPI)
 
 
 def cohort_heatmap(cells: Sequence[CohortCell]) -> str | None:
@@ -93,7 +89,7 @@ def cohort_heatmap(cells: Sequence[CohortCell]) -> str | None:
     bar = fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
     bar.ax.tick_params(labelsize=7)
     bar.ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
-    return _data_uri(fig)
+    return png_data_uri(fig, DPI)
 
 
 def segment_chart(segments: Sequence[SegmentRow]) -> str | None:
@@ -113,7 +109,7 @@ def segment_chart(segments: Sequence[SegmentRow]) -> str | None:
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     _style(ax)
-    return _data_uri(fig)
+    return png_data_uri(fig, DPI)
 
 
 def forecast_chart(forecast: ForecastData | None) -> str | None:
@@ -139,4 +135,4 @@ def forecast_chart(forecast: ForecastData | None) -> str | None:
     _style(ax)
     ax.grid(axis="y", color="#e4e7eb", linewidth=0.6)
     fig.autofmt_xdate()
-    return _data_uri(fig)
+    return png_data_uri(fig, DPI)

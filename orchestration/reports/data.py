@@ -22,7 +22,7 @@ import psycopg
 
 from orchestration import errors
 from orchestration.reports.formatting import relative_change
-from orchestration.summary import CampaignRoi, campaigns_by_roi
+from orchestration.summary import CampaignRoi, campaigns_by_roi, table_exists
 
 REQUIRED_MARTS = (
     "fct_channel_performance",
@@ -288,12 +288,8 @@ def _f(value: Decimal | float | int | None) -> float | None:
 # --------------------------------------------------------------------------- queries
 
 
-def _exists(conn: psycopg.Connection, table: str) -> bool:
-    return conn.execute("select to_regclass(%s) is not null", (table,)).fetchone()[0]
-
-
 def _require_marts(conn: psycopg.Connection) -> None:
-    missing = [name for name in REQUIRED_MARTS if not _exists(conn, f"marts.{name}")]
+    missing = [name for name in REQUIRED_MARTS if not table_exists(conn, f"marts.{name}")]
     if missing:
         raise errors.UserFacingError(
             f"The marts the report reads are not built yet (missing: {', '.join(f'marts.{m}' for m in missing)}); "
@@ -427,7 +423,7 @@ def load_report_data(conn: psycopg.Connection, period_days: int = 30) -> ReportD
     notes: dict[str, str] = {}
 
     segments: tuple[SegmentRow, ...] = ()
-    if not _exists(conn, "marts.fct_segment_revenue"):
+    if not table_exists(conn, "marts.fct_segment_revenue"):
         notes["segments"] = NO_SEGMENTS.format(state="not built")
     else:
         segments = _segments(conn)
@@ -435,7 +431,7 @@ def load_report_data(conn: psycopg.Connection, period_days: int = 30) -> ReportD
             notes["segments"] = NO_SEGMENTS.format(state="empty")
 
     forecast = None
-    if not _exists(conn, "marts.fct_forecast_vs_actual"):
+    if not table_exists(conn, "marts.fct_forecast_vs_actual"):
         notes["forecast"] = NO_FORECAST.format(state="not built")
     else:
         forecast = _forecast(conn, period_days)

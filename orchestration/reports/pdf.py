@@ -5,29 +5,16 @@ The browser is Debian's ``chromium`` (see :mod:`orchestration.browser`).
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 from orchestration import errors
-from orchestration.browser import LAUNCH_ARGS, chromium_path
+from orchestration.browser import launch_chromium, require_chromium
 
 FOOTER = (
     '<div style="width:100%;font-size:8px;color:#7b8794;padding:0 12mm;text-align:right;">'
     'Executive report · page <span class="pageNumber"></span> of <span class="totalPages"></span></div>'
 )
-
-
-def check_chromium(path: str | None = None) -> str:
-    """``path`` (default :func:`chromium_path`) when it is an executable; else a UserFacingError."""
-    path = path or chromium_path()
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        raise errors.UserFacingError(
-            f"Chromium is not installed at {path}, and the report's PDF needs it; run "
-            "`bash scripts/install-chromium.sh` as root (apt-get install -y chromium) or set CHROMIUM to a "
-            "Chromium binary."
-        )
-    return path
 
 
 def count_pages(pdf: bytes) -> int:
@@ -40,7 +27,7 @@ def html_to_pdf(html: str, out: Path, chromium: str | None = None, timeout_ms: i
 
     Returns the number of pages. Raises :class:`~orchestration.errors.UserFacingError` when
     Playwright or Chromium is missing or Chromium cannot start."""
-    executable = check_chromium(chromium)
+    executable = require_chromium("the report's PDF", chromium)
     try:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
@@ -51,7 +38,7 @@ def html_to_pdf(html: str, out: Path, chromium: str | None = None, timeout_ms: i
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=executable, args=LAUNCH_ARGS, timeout=timeout_ms)
+            browser = launch_chromium(pw, executable, timeout=timeout_ms)
             try:
                 page = browser.new_page()
                 page.set_content(html, wait_until="load", timeout=timeout_ms)

@@ -64,14 +64,12 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_html(
-    data: ReportData, narrative: Narrative, images: Charts | None = None, generated_at: datetime | None = None
-) -> str:
+def render_html(data: ReportData, narrative: Narrative) -> str:
     """The report as one HTML document."""
     template = environment().get_template(TEMPLATE)
     return template.render(
         data=data,
         narrative=narrative,
-        charts=images or Charts.draw(data),
-        generated_at=(generated_at or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
+        charts=Charts.draw(data),
+        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,16 +25,11 @@ import psycopg
 
 from orchestration import settings
 from orchestration.klaviyo import AccountConfig, SyncOptions, sync_account
+from orchestration.lineage_ui import free_port
 from tests.scratch import scratch_database
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "bench-key"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen:
