@@ -11,9 +11,6 @@ import dagster as dg
 from orchestration.errors import UserFacingError
 from orchestration.settings import REPO_ROOT
 
-#: The ops of the two dbt assets (their config takes ``full_refresh``).
-DBT_OPS = ("warehouse_dbt_models", "ml_dbt_models")
-
 
 def _instance() -> dg.DagsterInstance:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".warehouse" / "dagster")))
@@ -61,7 +58,9 @@ def materialize_all(
 
 def full_refresh_ops() -> dict:
     """Run config (``ops`` section) that makes both dbt assets rebuild incremental tables."""
-    return {op: {"config": {"full_refresh": True}} for op in DBT_OPS}
+    from orchestration.assets.dbt import ml_dbt_models, warehouse_dbt_models
+
+    return {asset.op.name: {"config": {"full_refresh": True}} for asset in (warehouse_dbt_models, ml_dbt_models)}
 
 
 def selection_without(defs: dg.Definitions, exclude: Collection[dg.AssetKey]) -> list[dg.AssetKey]:

@@ -12,6 +12,9 @@ from dagster_dbt import DbtProject
 from orchestration.settings import REPO_ROOT, dbt_env
 
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+#: dbt selector of the models fed by the ML assets' tables (models/staging/ml, models/marts/ml):
+#: a second dbt asset, so Dagster orders the run raw → marts → ML (Python) → ML marts.
+ML_FED = "source:ml+"
 
 dbt_project = DbtProject(project_dir=REPO_ROOT, profiles_dir=REPO_ROOT)
 dbt_project.prepare_if_dev()

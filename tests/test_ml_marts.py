@@ -22,6 +22,7 @@ from orchestration import settings
 from orchestration.assets import ml as ml_assets
 from orchestration.frames import append_frame
 from orchestration.klaviyo.store import ensure_schema as ensure_klaviyo_schema
+from orchestration.project import ML_FED
 from tests.dbt_cli import dbt_test_env, run_dbt
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -98,7 +99,7 @@ def built(module_db: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str
                         "--resource-type", "seed", "--resource-type", "model"], env, work, timeout=300)
     assert upstream.returncode == 0, upstream.stdout[-4000:]
     written = _write_ml_outputs(module_db)
-    build = run_dbt(["build", "--select", "source:ml+"], env, work, timeout=300)
+    build = run_dbt(["build", "--select", ML_FED], env, work, timeout=300)
     assert build.returncode == 0, build.stdout[-5000:]
     results = json.loads((work / "target" / "run_results.json").read_text())["results"]
     written["tests"] = [r["unique_id"] for r in results if r["unique_id"].startswith("test.")]

@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.errors import UserFacingError
-from orchestration.project import dbt_project, ensure_manifest
+from orchestration.project import ML_FED, dbt_project, ensure_manifest
 from orchestration.resources import WarehouseResource
 
 # Raw tables are produced by the CSV loader assets under the key raw/<table>.
@@ -78,19 +78,18 @@ def _build(context: dg.AssetExecutionContext, config: DbtBuildConfig, dbt: DbtCl
     columns no longer match its model fails with one sentence naming the fix."""
     from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-    failure = None
     try:
         yield from dbt.cli(config.build_args(), context=context).stream().fetch_row_counts()
     except DagsterDbtCliRuntimeError as exc:
-        failure = out_of_sync_model(str(exc))
-        if failure is None:
+        model = out_of_sync_model(str(exc))
+        if model is None:
             raise
-    if failure is not None:  # raised outside the except block: the sentence is the whole error
+        # from None: the sentence is the whole error, not dbt's message under it
         raise UserFacingError(
-            f"The table of the incremental dbt model {failure} no longer has the model's columns "
+            f"The table of the incremental dbt model {model} no longer has the model's columns "
             "(a pulled change altered them); rebuild the incremental tables once with "
             "`make run FULL_REFRESH=1` (or `warehouse run --full-refresh`)."
-        )
+        ) from None
 
 
 def out_of_sync_model(dbt_error: str) -> str | None:
@@ -99,11 +98,6 @@ def out_of_sync_model(dbt_error: str) -> str | None:
         return None
     match = re.search(r"Error in model (\w+)", dbt_error)
     return match.group(1) if match else "(see the dbt log)"
-
-
-# The models fed by the ML assets' tables (models/staging/ml, models/marts/ml) are a second
-# dbt asset, so Dagster orders the run raw → marts → ML (Python) → ML marts.
-ML_FED = "source:ml+"
 
 
 @dbt_assets(

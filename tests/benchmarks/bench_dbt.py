@@ -29,6 +29,7 @@ from orchestration import localdb, settings
 from orchestration.demo import DemoConfig, generate
 from orchestration.demo.config import ORDERS_PATH
 from orchestration.ingest.loader import load_landing
+from orchestration.project import ML_FED
 from orchestration.klaviyo.store import ensure_schema as ensure_klaviyo_schema
 from tests.scratch import scratch_database
 
@@ -55,7 +56,7 @@ def main() -> None:
         env = {**os.environ, **settings.dbt_env(dsn)}
         dbt = str(Path(sys.executable).with_name("dbt"))
         t3 = time.perf_counter()
-        subprocess.run([dbt, "build", "--quiet", "--exclude", "source:ml+"], cwd=settings.REPO_ROOT, env=env, check=True)
+        subprocess.run([dbt, "build", "--quiet", "--exclude", ML_FED], cwd=settings.REPO_ROOT, env=env, check=True)
         t4 = time.perf_counter()
         print(f"demo data generated      {t1 - t0:8.1f} s  ({args.customers:,} customers, {args.campaigns} campaigns, {args.days} days)")
         print(f"loaded with the loader   {t2 - t1:8.1f} s  ({rows:,} rows read, {rows / (t2 - t1):,.0f} rows/s)")
