@@ -15,6 +15,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_real_klaviyo_account() -> Iterator[None]:
+    """Tests never reach a real Klaviyo account: without these variables the Klaviyo assets
+    sync the local demo server (tests that want a key pass their own environment)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("KLAVIYO_API_KEY", raising=False)
+        patch.delenv("KLAVIYO_ACCOUNTS", raising=False)
+        yield
+
+
 @pytest.fixture(scope="session")
 def server_dsn() -> str:
     """DSN of the server under test: WAREHOUSE_DSN, or the project cluster (started if needed)."""

@@ -20,6 +20,7 @@ from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 from orchestration import bi_access, settings
+from orchestration.project import ML_FED
 # The dashboards asset's own parser of the source queries (its deps): one copy, re-exported here.
 from orchestration.assets.dashboards import marts_read_by_dashboards, source_queries  # noqa: F401
 from orchestration.demo import DemoConfig, generate
@@ -29,8 +30,6 @@ from tests.dbt_cli import dbt_test_env, run_dbt
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = REPO_ROOT / "dashboards"
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
-#: The dbt selector of the models fed by the ML assets (``ml_dbt_models`` in orchestration/assets/dbt.py).
-ML_FED = "source:ml+"
 #: 240 days, so the overview's last 30 days vs the 30 before have data, and 40 campaigns.
 DEMO = DemoConfig(seed=7, customers=200, campaigns=40, days=240, orders_target=2_000)
 
@@ -88,6 +87,7 @@ def materialize_ml_assets(dsn: str) -> None:
     import dagster as dg
 
     from orchestration.assets.ml import ml_assets
+    from orchestration.materialize import _first_failure
     from orchestration.resources import WarehouseResource
 
     result = dg.materialize(
@@ -98,27 +98,23 @@ def materialize_ml_assets(dsn: str) -> None:
         # Dagster's DEBUG event stream would fill the output of `pytest -s`.
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
-    failures = [e.step_failure_data.error.to_string() for e in result.all_events if e.is_step_failure]
-    assert result.success, failures
+    assert result.success, _first_failure(result)
 
 
 def sync_demo_klaviyo(dsn: str) -> None:
     """Sync every stream of a demo Klaviyo account (the local server) into ``klaviyo_raw``.
 
-    The account mirrors ``DEMO``'s customers and orders; the sync runs "the day after the
-    data ends", as ``make run`` does, so the campaign values report covers the demo period."""
+    The account mirrors ``DEMO``'s customers and orders; the sync runs two days after the
+    data ends, as ``make run`` does, so the campaign values report covers the demo period."""
     from orchestration.klaviyo.config import AccountConfig
     from orchestration.klaviyo.fake.app import create_app
     from orchestration.klaviyo.fake.data import FakeAccount, FakeAccountConfig
     from orchestration.klaviyo.fake.server import ThreadedServer
     from orchestration.klaviyo.sync import sync_accounts
 
-    account = FakeAccount(FakeAccountConfig(
-        seed=DEMO.seed, customers=DEMO.customers, days=DEMO.days, start=DEMO.start,
-        demo_campaigns=DEMO.campaigns, orders_target=DEMO.orders_target, account_id="demo",
-    ))
+    account = FakeAccount(FakeAccountConfig.mirroring(DEMO, account_id="demo"))
     key = "pk_dashboards_" + uuid.uuid4().hex
-    now = datetime.combine(DEMO.start + timedelta(days=DEMO.days + 1), time.min, tzinfo=timezone.utc)
+    now = datetime.combine(DEMO.end + timedelta(days=2), time.min, tzinfo=timezone.utc)
     with ThreadedServer(create_app({key: account})) as server:
         sync_accounts(dsn, [AccountConfig("demo", key, base_url=server.base_url)], now=now)
 

@@ -14,7 +14,6 @@ import dagster as dg
 
 from orchestration.assets.dashboards import DASHBOARDS_KEY, marts_read_by_dashboards
 from orchestration.klaviyo.streams import STREAMS
-from orchestration.settings import REPO_ROOT
 
 Edge = tuple[dg.AssetKey, dg.AssetKey]
 
@@ -60,8 +59,7 @@ KEY_PATHS: list[Edge] = _edges(
     ]
 )
 # The ML-fed marts (models/marts/ml): the forecasts read back by dbt, compared with actuals.
-if (REPO_ROOT / "dbt_project" / "models" / "marts" / "ml" / "fct_forecast_vs_actual.sql").exists():
-    KEY_PATHS += _edges([("ml/forecasts", "marts/fct_forecast_vs_actual")])
+KEY_PATHS += _edges([("ml/forecasts", "marts/fct_forecast_vs_actual")])
 
 #: Layers in lineage order; an edge between two groups only ever goes to a later layer, so
 #: the groups form a DAG and the collapsed lineage view reads left to right.

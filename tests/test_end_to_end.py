@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from orchestration.assets.dashboards import DASHBOARDS_KEY
+from orchestration.assets.reports import executive_report
 from orchestration.definitions import build_defs
 from orchestration.materialize import full_refresh_ops, selection_without
 from orchestration.demo import DemoConfig, generate
@@ -49,7 +50,7 @@ def _run_everything(dsn: str, landing: Path, full_refresh: bool = False) -> dg.E
     defs = build_defs(WarehouseResource(dsn=dsn, landing_dir=str(landing)), KLAVIYO_DEMO)
     job = defs.resolve_implicit_global_asset_job_def()
     # the report goes beside the landing folder, never into the checkout's .warehouse/artifacts
-    ops = {"reports__executive_report": {"config": {"output_dir": str(landing.parent / "reports")}}}
+    ops = {executive_report.op.name: {"config": {"output_dir": str(landing.parent / "reports")}}}
     if full_refresh:
         ops.update(full_refresh_ops())
     return job.execute_in_process(

@@ -263,13 +263,11 @@ def test_fake_endpoints_follow_the_openapi_spec(shared_data):
         assert op["x-klaviyo-scopes"] == [endpoint.scope]
 
 
-def test_demo_resource_serves_the_landing_files_or_nothing(tmp_path, monkeypatch):
+def test_demo_resource_serves_the_landing_files_or_nothing(tmp_path):
     """Without a Klaviyo key the resource serves the demo files' own customers (a share of
     them), over HTTP; with real files (no demo manifest) it serves no account at all."""
     from orchestration.assets.klaviyo import KlaviyoResource
 
-    monkeypatch.delenv("KLAVIYO_API_KEY", raising=False)
-    monkeypatch.delenv("KLAVIYO_ACCOUNTS", raising=False)
     resource = KlaviyoResource(demo_profile_share=0.5)
     with resource.accounts(tmp_path) as (accounts, now):
         assert (accounts, now) == ([], None)

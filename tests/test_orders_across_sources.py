@@ -29,12 +29,15 @@ from orchestration.demo import DemoConfig, generate, read_demo_config
 from orchestration.ingest.loader import load_landing
 from orchestration.klaviyo.config import AccountConfig
 from orchestration.klaviyo.fake import FakeAccount, FakeAccountConfig, ThreadedServer, create_app
+from orchestration.klaviyo.streams import STREAMS
 from orchestration.klaviyo.sync import sync_accounts
 from tests.dbt_cli import dbt_test_env, run_dbt
 
 CONFIG = DemoConfig(seed=5, customers=300, days=60, campaigns=6, orders_target=3_000, errors_per_reason=0)
 SELECTION = ["--select", "+path:dbt_project/models/marts/customers", "--indirect-selection", "cautious"]
 GUEST_EMAIL = "Jo.Guest@Example.net"
+# the customer key of a profile without external_id: its email hashed (trimmed, lower-case)
+GUEST_KEY = "email:" + hashlib.sha256(GUEST_EMAIL.strip().lower().encode()).hexdigest()
 CENT = Decimal("0.01")
 
 pytestmark = pytest.mark.slow
@@ -100,11 +103,10 @@ def test_every_csv_order_once_and_only_klaviyos_own_orders_added(built: dict, cs
     assert all(orders[o][3] == csv_orders.at[o, "amount"] for o in shop)
 
     klaviyo = {order_id: row[1:] for order_id, row in orders.items() if row[0] == "klaviyo"}
-    email_key = "email:" + hashlib.sha256(GUEST_EMAIL.strip().lower().encode()).hexdigest()
     assert klaviyo == {
         "K0000001": (built["known"], "purchase", Decimal("123.45"), None),
         "CK0000001": (built["known"], "cancellation", Decimal("-23.45"), None),
-        "K0000002": (email_key, "purchase", Decimal("50.00"), None),
+        "K0000002": (GUEST_KEY, "purchase", Decimal("50.00"), None),
     }
     total = _rows(built["dsn"], "select sum(net_revenue) from marts.fct_orders")[0][0]
     assert total == sum(csv_orders["amount"]) + Decimal("150.00")
@@ -112,22 +114,21 @@ def test_every_csv_order_once_and_only_klaviyos_own_orders_added(built: dict, cs
 
 def test_customers_count_both_sources(built: dict, csv_orders: pd.DataFrame) -> None:
     dsn, known = built["dsn"], built["known"]
-    email_key = "email:" + hashlib.sha256(GUEST_EMAIL.lower().encode()).hexdigest()
     customers = {r[0]: r[1:] for r in _rows(
         dsn, "select customer_id, order_count, net_revenue, is_in_crm from marts.dim_customers")}
     own = csv_orders[csv_orders["customer"] == known]
     purchases = sum(1 for o in own.index if not o.startswith("C"))
     assert customers[known] == (purchases + 1, own["amount"].sum() + Decimal("100.00"), True)
-    assert customers[email_key] == (1, Decimal("50.00"), False)
+    assert customers[GUEST_KEY] == (1, Decimal("50.00"), False)
     # the customer marts agree with each other on the combined orders (dbt test, re-checked here)
     rfm = dict(_rows(dsn, "select customer_id, frequency from marts.fct_customer_rfm"))
-    assert rfm[known] == purchases + 1 and rfm[email_key] == 1
+    assert rfm[known] == purchases + 1 and rfm[GUEST_KEY] == 1
     run_results = json.loads((Path(built["landing"]).parent / "target" / "run_results.json").read_text())
     reconcile = [r for r in run_results["results"] if "assert_customer_marts_reconcile" in r["unique_id"]]
     assert reconcile and reconcile[0]["status"] == "pass"
 
 
-def test_demo_sync_replaces_stale_demo_accounts_and_adds_no_order_twice(built: dict, monkeypatch) -> None:
+def test_demo_sync_replaces_stale_demo_accounts_and_adds_no_order_twice(built: dict) -> None:
     """The demo Klaviyo asset syncs an account of its own (``demo-<fingerprint>``) holding the
     same CSV orders: fct_orders gains nothing. A demo account made from other demo files (here
     the old plain ``demo``) is removed from raw, and staging follows."""
@@ -136,14 +137,9 @@ def test_demo_sync_replaces_stale_demo_accounts_and_adds_no_order_twice(built: d
     from orchestration.assets.klaviyo import KlaviyoResource, klaviyo_streams
     from orchestration.resources import WarehouseResource
 
-    monkeypatch.delenv("KLAVIYO_API_KEY", raising=False)
-    monkeypatch.delenv("KLAVIYO_ACCOUNTS", raising=False)
     dsn, env, work = built["dsn"], dbt_test_env(settings.dbt_env(built["dsn"])), built["landing"].parent
     with psycopg.connect(dsn, autocommit=True) as conn:
-        tables = [t for (t,) in conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'klaviyo_raw'"
-            " and table_name not like '\\_%'")]
-        for table in tables:
+        for table in [stream.name for stream in STREAMS]:
             conn.execute(f"insert into klaviyo_raw.{table} (account_id, id, cursor_value, document, _sync_id)"
                          f" select 'demo', id, cursor_value, document, _sync_id from klaviyo_raw.{table}"
                          " where account_id = 'shop'")

@@ -272,7 +272,6 @@ def test_no_marts_yet_is_one_sentence_with_the_fix(fresh_db: str) -> None:
 
 # --------------------------------------------------------------------------- the asset, end to end
 
-REPORT_KEY = dg.AssetKey(["reports", "executive_report"])
 PERIOD_DAYS = 30
 
 
@@ -288,6 +287,7 @@ def built(module_db: str, tmp_path_factory: pytest.TempPathFactory, report_tools
     """Demo files → only the assets upstream of the report, then the report; timed."""
     from orchestration.assets.dbt import warehouse_dbt_models
     from orchestration.assets.klaviyo import KlaviyoResource
+    from orchestration.assets.reports import REPORT_KEY, executive_report
     from orchestration.definitions import build_defs
     from orchestration.demo import DemoConfig, generate
     from orchestration.resources import WarehouseResource
@@ -311,7 +311,7 @@ def built(module_db: str, tmp_path_factory: pytest.TempPathFactory, report_tools
         instance=dg.DagsterInstance.ephemeral(),
         asset_selection=sorted(selection, key=lambda k: k.to_user_string()),
         raise_on_error=False,
-        run_config={"ops": {"reports__executive_report": {"config": {"output_dir": str(out)}}}},
+        run_config={"ops": {executive_report.op.name: {"config": {"output_dir": str(out)}}}},
     )
     seconds = time.monotonic() - started
     if not result.success:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -83,12 +83,8 @@ def read_demo_config(landing_dir: Path) -> DemoConfig | None:
     if not path.is_file():
         return None
     config = json.loads(path.read_text(encoding="utf-8"))["config"]
-    return DemoConfig(
-        seed=int(config["seed"]), start=date.fromisoformat(config["start"]), days=int(config["days"]),
-        customers=int(config["customers"]), campaigns=int(config["campaigns"]),
-        orders_target=int(config["orders_target"]), errors_per_reason=int(config["errors_per_reason"]),
-        gzip_level=int(config["gzip_level"]),
-    )
+    values = {f.name: config[f.name] for f in fields(DemoConfig)}  # the manifest also holds "end"
+    return DemoConfig(**{**values, "start": date.fromisoformat(values["start"])})
 
 
 @dataclass(frozen=True)

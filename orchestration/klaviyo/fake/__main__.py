@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", default="", help="JSON list of faults active from the start")
     args = parser.parse_args(argv)
 
+    demo = read_demo_config(args.mirror) if args.mirror is not None else None
+    if args.mirror is not None and demo is None:
+        parser.error(f"{args.mirror} holds no demo files (no {MANIFEST_PATH}); "
+                     "generate them with python -m orchestration.demo --out DIR")
     specs = args.account or [f"{args.key}=default:{args.seed}"]
     accounts = {}
     for spec in specs:
@@ -52,11 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         account_id, _, seed = rest.partition(":")
         sizes = {"email_campaigns": args.email_campaigns, "sms_campaigns": args.sms_campaigns,
                  "account_id": account_id or "default", "profile_share": args.profile_share}
-        if args.mirror is not None:
-            demo = read_demo_config(args.mirror)
-            if demo is None:
-                parser.error(f"{args.mirror} holds no demo files (no {MANIFEST_PATH}); "
-                             "generate them with python -m orchestration.demo --out DIR")
+        if demo is not None:
             cfg = FakeAccountConfig.mirroring(demo, **sizes)
         else:
             cfg = FakeAccountConfig(seed=int(seed or args.seed), customers=args.customers, days=args.days,

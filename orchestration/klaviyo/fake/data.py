@@ -100,12 +100,12 @@ class FakeAccountConfig:
             raise ValueError("profile_share must be in (0, 1]")
 
     @classmethod
-    def mirroring(cls, demo: DemoConfig, *, profile_share: float = 1.0, **kwargs: Any) -> FakeAccountConfig:
-        """An account whose profiles and orders are (a share of) the customers and orders of the
-        demo files generated with ``demo``: same seed, window, customers, campaigns and orders."""
+    def mirroring(cls, demo: DemoConfig, **kwargs: Any) -> FakeAccountConfig:
+        """An account whose profiles and orders are (a share of: ``profile_share``) the customers
+        and orders of the demo files generated with ``demo``: same seed, window, customers,
+        campaigns and orders. ``kwargs``: the account's other fields."""
         return cls(seed=demo.seed, customers=demo.customers, days=demo.days, start=demo.start,
-                   demo_campaigns=demo.campaigns, orders_target=demo.orders_target,
-                   profile_share=profile_share, **kwargs)
+                   demo_campaigns=demo.campaigns, orders_target=demo.orders_target, **kwargs)
 
     def resolved_start(self) -> date:
         if self.start is not None:
