@@ -332,6 +332,21 @@ def test_incremental_events_reconciliation_and_no_pii(built) -> None:
         """)
     second = _dbt(["run", "--select", "stg_klaviyo__events", "int_klaviyo__event_attribution"], env, tmp_path)
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-2000:]
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        # inside the reload overlap (1 h before the newest staged row): a row staged already is
+        # skipped (its value change is not re-read, so a backfill is not unpacked twice) ...
+        conn.execute(
+            "update klaviyo_raw.events set document = jsonb_set(document,"
+            " '{attributes,event_properties,$value}', '555') where id = 'NO2'"
+        )
+        # ... while a row that committed late (older _loaded_at than the newest staged one,
+        # inside the overlap) is staged
+        conn.execute("""
+            insert into klaviyo_raw.events (account_id, id, cursor_value, document, _sync_id, _loaded_at)
+            select account_id, 'L' || id, cursor_value, jsonb_set(document, '{id}', to_jsonb('L' || id)),
+                   'sync-late', (select max(_loaded_at) from klaviyo_raw.events) - interval '30 minutes'
+            from klaviyo_raw.events where id = 'E16'
+        """)
     third = _dbt(["run", "--select", "stg_klaviyo__events"], env, tmp_path)
     assert third.returncode == 0, third.stdout[-4000:]
 
@@ -340,10 +355,16 @@ def test_incremental_events_reconciliation_and_no_pii(built) -> None:
             "select (select count(*) from klaviyo_raw.events), count(*), count(distinct (account_id, event_id))"
             " from staging.stg_klaviyo__events"
         ).fetchone()
-        assert raw_count == staged_count == distinct_count == 37
+        assert raw_count == staged_count == distinct_count == 38
         assert conn.execute(
             "select event_value from staging.stg_klaviyo__events where event_id = 'O1'"
         ).fetchone() == (Decimal("100.0000"),)
+        assert conn.execute(
+            "select event_value <> 555 from staging.stg_klaviyo__events where event_id = 'NO2'"
+        ).fetchone() == (True,)
+        assert conn.execute(
+            "select count(*) from staging.stg_klaviyo__events where event_id = 'LE16'"
+        ).fetchone() == (1,)
         new_order = conn.execute(
             "select attribution_type, attributed_campaign_id, touch_event_id"
             " from intermediate.int_klaviyo__event_attribution where conversion_event_id = 'NO2'"

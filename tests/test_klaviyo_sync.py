@@ -478,3 +478,28 @@ def test_cli_init_creates_the_empty_stream_tables_once(fresh_db, capsys):
             "select table_name from information_schema.tables where table_schema = 'klaviyo_raw'")}
         assert conn.execute("select count(*) from klaviyo_raw.metrics").fetchone() == (1,)
     assert {stream.name for stream in STREAMS} <= tables
+
+
+def test_init_upgrades_tables_made_before_lz4_and_the_load_time_index(fresh_db):
+    """A warehouse whose klaviyo_raw predates lz4 documents and the _loaded_at index gets both
+    from the next init (rows kept); the incremental staging model depends on the index."""
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("""
+            create schema klaviyo_raw;
+            create table klaviyo_raw.events (
+                account_id text not null, id text not null, cursor_value timestamptz,
+                document jsonb not null, _sync_id text not null,
+                _loaded_at timestamptz not null default now(), primary key (account_id, id));
+            insert into klaviyo_raw.events (account_id, id, document, _sync_id) values ('a', 'e', '{}', 's');
+        """)
+        assert cli.main(["init", "--dsn", fresh_db]) == 0
+        compression = dict(conn.execute("""
+            select c.relname, a.attcompression from pg_attribute as a
+            join pg_class as c on c.oid = a.attrelid
+            where c.relnamespace = 'klaviyo_raw'::regnamespace and c.relkind = 'r' and a.attname = 'document'
+        """).fetchall())
+        assert compression == {stream.name: "l" for stream in STREAMS}
+        assert conn.execute(
+            "select indexdef from pg_indexes where schemaname = 'klaviyo_raw' and indexname = 'events_loaded_at_idx'"
+        ).fetchone() == ("CREATE INDEX events_loaded_at_idx ON klaviyo_raw.events USING btree (_loaded_at)",)
+        assert conn.execute("select count(*) from klaviyo_raw.events").fetchone() == (1,)

@@ -28,3 +28,7 @@ def hash(field: str) -> str:  # noqa: A001 - mirrors dbt.hash
 
 def date_trunc(datepart: str, date: str) -> str:
     return f"date_trunc('{datepart}', {date})"
+
+
+def dateadd(datepart: str, interval: object, from_date_or_timestamp: str) -> str:
+    return f"{from_date_or_timestamp} + ((interval '1 {datepart}') * ({interval}))"
