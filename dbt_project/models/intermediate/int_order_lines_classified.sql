@@ -4,9 +4,16 @@
     not by "greater than the last id": loads may commit out of order). A
     re-delivered file is loaded under a new _file_id and the loader deletes
     the rows of the superseded version from raw; the post-hook deletes them
-    here too. A change to this model's logic needs
+    here too. New and superseded files come from the loader's registry
+    (macros/file_registry.sql), not from a scan of the lines. A change to
+    this model's logic needs
     `dbt build --full-refresh -s int_order_lines_classified+`.
 -#}
+{%- set new_file_ids = [] -%}
+{%- if is_incremental() -%}
+    {%- set new_file_ids = new_loaded_files(this, source('shop', 'orders')) -%}
+{%- endif %}
+
 {{
     config(
         materialized='incremental',
@@ -14,11 +21,7 @@
         on_schema_change='fail',
         indexes=[{'columns': ['_file_id'], 'type': 'brin'}],
         post_hook=[
-            "delete from {{ this }}
-            where _file_id not in (
-                select distinct _file_id
-                from {{ ref('stg_shop__order_lines') }}
-            )"
+            "{{ delete_superseded_files(this, source('shop', 'orders')) }}"
         ]
     )
 }}
@@ -30,18 +33,10 @@ order_lines as (
     select staged.*
     from {{ ref('stg_shop__order_lines') }} as staged
     {% if is_incremental() %}
-        -- the new files, found on the few distinct ids first: a per-row
-        -- anti-join against this table's million rows can take minutes
-        where staged._file_id in (
-                select delivered._file_id
-                from (
-                    select distinct delivered_lines._file_id
-                    from {{ ref('stg_shop__order_lines') }} as delivered_lines
-                ) as delivered
-                where delivered._file_id not in (
-                        select distinct processed._file_id
-                        from {{ this }} as processed
-                    )
+        -- the files loaded since the last run (none: no rows)
+        where
+            staged._file_id in (
+                {{ new_file_ids | join(', ') if new_file_ids else 'null' }}
             )
     {% endif %}
 
