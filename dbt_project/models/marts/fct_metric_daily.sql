@@ -1,13 +1,6 @@
-{{
-    config(
-        indexes=[
-            {'columns': ['metric', 'channel', 'date_day'], 'unique': true},
-        ]
-    )
-}}
-
 -- The daily series the forecasts are trained on and compared with: one row
--- per metric x channel (and 'total') x day that has activity.
+-- per metric x channel (and 'total') x day that has activity. The
+-- contract's primary key (metric, channel, date_day) is its only index.
 
 with
 

@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 -- Klaviyo campaigns and flows as daily rows of the foundation's campaign
 -- grain (same columns as stg_ads__campaign_performance, plus campaign_key),
 -- unioned into int_campaign_daily_mapped with source 'klaviyo'. Mapping:

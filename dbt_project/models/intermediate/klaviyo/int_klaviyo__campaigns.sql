@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 -- One row per Klaviyo campaign: the campaigns stream, plus campaign ids that
 -- only events mention (engagement or native attribution; name null,
 -- is_in_campaigns_stream false). channel is

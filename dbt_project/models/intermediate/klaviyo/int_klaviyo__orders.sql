@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 -- The orders Klaviyo knows of, as the shop export would show them: one row
 -- per order id from "Placed Order" (purchase) and "Cancelled Order"
 -- (cancellation) events. The order id is $event_id, which e-commerce

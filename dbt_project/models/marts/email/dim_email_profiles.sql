@@ -1,7 +1,6 @@
 {{
     config(
         indexes=[
-            {'columns': ['account_id', 'profile_id'], 'unique': true},
             {'columns': ['email_sha256']},
             {'columns': ['customer_id']},
         ]

@@ -1,7 +1,6 @@
 {{
     config(
         indexes=[
-            {'columns': ['campaign_message_key'], 'unique': true},
             {'columns': ['account_id', 'campaign_id']},
         ]
     )

@@ -1,7 +1,6 @@
 {{
     config(
         indexes=[
-            {'columns': ['account_id', 'campaign_id'], 'unique': true},
             {'columns': ['channel', 'send_time']},
         ]
     )

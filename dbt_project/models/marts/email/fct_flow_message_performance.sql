@@ -1,7 +1,6 @@
 {{
     config(
         indexes=[
-            {'columns': ['flow_message_key'], 'unique': true},
             {'columns': ['account_id', 'flow_id']},
         ]
     )

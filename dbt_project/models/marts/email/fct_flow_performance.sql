@@ -1,7 +1,6 @@
 {{
     config(
         indexes=[
-            {'columns': ['account_id', 'flow_id'], 'unique': true},
             {'columns': ['flow_status']},
         ]
     )
