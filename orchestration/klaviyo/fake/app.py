@@ -51,6 +51,7 @@ from orchestration.klaviyo.fake.data import (
     Profile,
     iso,
 )
+from orchestration.klaviyo.fake.cache import FragmentCache, ProfileIndex
 from orchestration.klaviyo.fake.faults import Fault, FaultPlan, RateLimiter
 from orchestration.klaviyo.fake.limits import KlaviyoRateLimits, Limits, retry_after_header
 
@@ -445,7 +446,19 @@ def parse_query(endpoint: Endpoint, params: dict[str, str]) -> Query:
     return Query(endpoint, node, sort.lstrip("-"), descending, includes, page_size, cursor, fields)
 
 
+_RENDERED = FragmentCache()
+
+
+def _profile_index(acct: FakeAccount) -> ProfileIndex:
+    index = acct.__dict__.get("_profile_index")
+    if index is None:
+        index = acct.__dict__["_profile_index"] = ProfileIndex()
+    return index
+
+
 def _page_collection(coll: Collection, q: Query, acct: FakeAccount) -> tuple[list[Any], tuple[Any, ...] | None]:
+    if coll.endpoint.name == "profiles" and q.sort == "updated" and not q.descending:
+        return _profile_index(acct).page(acct, q.node, q.cursor, q.page_size, lambda p, f: coll.value(p, f, acct))
     getter = coll.value
     keep = coll.default_filter(q.node)
     items = []
@@ -738,14 +751,18 @@ def _collection_document(resource: str, params: dict[str, str], acct: FakeAccoun
     q = parse_query(endpoint, params)
     if resource == "events":
         items, last = _page_events(q, acct)
-        data = [_sparse(render_event(e, base, q.includes), q.fields.get("event")) for e in items]
+        shape = (id(acct), base, tuple(sorted(q.includes)), tuple(q.fields.get("event") or ("*",)))
+        data = [_RENDERED.get((e.id, *shape), lambda e=e: _sparse(render_event(e, base, q.includes),
+                                                                   q.fields.get("event"))) for e in items]
         included: dict[tuple[str, str], dict[str, Any]] = {}
         for e in items:
             if "metric" in q.includes and ("metric", e.metric_id) not in included:
                 included[("metric", e.metric_id)] = _sparse(render_metric(acct.metrics[e.metric_id], base),
                                                             q.fields.get("metric"))
             if "attributions" in q.includes and e.attribution is not None:
-                included[("attribution", e.attribution.id)] = render_attribution(e.attribution, base)
+                included[("attribution", e.attribution.id)] = _RENDERED.get(
+                    ("attribution", e.attribution.id, id(acct), base),
+                    lambda a=e.attribution: render_attribution(a, base))
             if ("profile" in q.includes and ("profile", e.profile_id) not in included
                     and e.profile_id in acct.profiles):
                 included[("profile", e.profile_id)] = _sparse(render_profile(acct.profiles[e.profile_id], base),
