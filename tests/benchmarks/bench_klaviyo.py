@@ -247,6 +247,7 @@ def main() -> None:
                 found += take_violations(pr_port)
                 with KlaviyoClient.for_account(account, options) as client:
                     rounds = 1 if concurrency == 1 else args.profile_rounds
+                    total_rows, total_seconds = 0, 0.0
                     for r in range(rounds):
                         with Meter(phases, servers[1].pid, postmaster) as m:
                             result, landed = run_sync(dsn, pr_url, f"pr{concurrency}r{r}", "profiles", concurrency,
@@ -259,6 +260,12 @@ def main() -> None:
                               f"{rate / pr_ceiling:.0%} of the ceiling")
                         for line in m.lines():
                             print(line)
+                        total_rows, total_seconds = total_rows + landed, total_seconds + m.seconds
+                    if rounds > 1:
+                        print(f"  concurrency {concurrency:>2}, all {rounds} rounds: {total_rows:,} profiles in "
+                              f"{total_seconds:.1f}s = {total_rows / total_seconds:,.0f} profiles/s = "
+                              f"{total_rows / total_seconds / pr_ceiling:.0%} of the ceiling (a run this short "
+                              f"still profits from the first 60 s window, which may be spent at once)")
             print(f"  server rate-limit violations: {found + take_violations(pr_port)}")
     finally:
         for proc in servers:
