@@ -1,4 +1,5 @@
-"""``klaviyo_raw._slice_state`` (created with the other tables by :func:`store.ensure_schema`): progress of the time slices a parallel sync runs side by side.
+"""``klaviyo_raw._slice_state``: progress of the time slices a parallel sync runs side by side
+(the table is created with the others by :func:`store.ensure_schema`).
 
 One row per (account, stream, slice): the slice's filter bounds ``[slice_from, slice_to)``
 (``slice_to`` null: open-ended), ``next_page_url`` (the next request inside the slice; null

@@ -237,7 +237,6 @@ def main() -> None:
             print(f"  server rate-limit violations: {found + take_violations(ev_port)}")
 
             print("\nprofiles")
-            prates: dict[str, float] = {}
             found = 0
             profile_settings = [int(x) for x in args.profile_concurrency.split(",")]
             for concurrency in ([] if args.skip_serial_profiles else [1]) + profile_settings:
@@ -254,8 +253,8 @@ def main() -> None:
                                                       client=client)
                         pr = result.stream("profiles")
                         rate = landed / m.seconds
-                        prates[f"{concurrency}/{r}"] = rate
-                        print(f"  concurrency {concurrency:>2} round {r + 1}: {landed:,} profiles in {m.seconds:.1f}s = "
+                        print(f"  concurrency {concurrency:>2} round {r + 1}: {landed:,} profiles in "
+                              f"{m.seconds:.1f}s = "
                               f"{rate:,.0f} profiles/s ({pr.requests} requests, {pr.retries} retries) — "
                               f"{rate / pr_ceiling:.0%} of the ceiling")
                         for line in m.lines():

@@ -25,7 +25,7 @@ class FragmentCache:
     and sparse fieldset is rendered once.
     """
 
-    def __init__(self, max_items: int = 2_000_000) -> None:
+    def __init__(self, max_items: int = 300_000) -> None:
         self._items: dict[tuple[Any, ...], orjson.Fragment] = {}
         self._max = max_items
         self._lock = threading.Lock()
