@@ -39,8 +39,9 @@ from orchestration.klaviyo.streams import CAMPAIGNS, REPORT_STATISTICS, STREAMS
 
 KEY = "pk_test_sync_key_0001"
 REPO = Path(__file__).resolve().parent.parent
+# the serial sync (concurrency 1); the parallel one: tests/test_klaviyo_parallel.py
 OPTIONS = SyncOptions(timeout=5.0, max_attempts=5, backoff_initial=0.01, backoff_max=0.05, backoff_jitter=0.01,
-                      retry_after_cap=2.0)
+                      retry_after_cap=2.0, concurrency=1)
 TABLES = [s.name for s in STREAMS]
 UTC = timezone.utc
 
@@ -309,7 +310,7 @@ def test_resume_after_the_process_is_killed(fresh_db, server, account):
     # slow the events down so the subprocess is killed in the middle of the stream
     server.fake.faults.add(Fault("slow", path="/api/events", delay=0.4, count=100, after=1))
     env = {**os.environ, "WAREHOUSE_DSN": fresh_db, "KLAVIYO_API_KEY": KEY, "KLAVIYO_BASE_URL": server.base_url,
-           "PYTHONPATH": str(REPO)}
+           "PYTHONPATH": str(REPO), "KLAVIYO_CONCURRENCY": "1"}  # the serial sync's saved link
     env.pop("KLAVIYO_ACCOUNTS", None)
     proc = subprocess.Popen([sys.executable, "-m", "orchestration.klaviyo", "sync", "--stream", "events"],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -359,7 +360,7 @@ def test_sync_survives_each_fault_with_exact_counts(fresh_db, server, account, f
     started = time.monotonic()
     result = sync_account(fresh_db, acct(server), options=options)
     assert counts(fresh_db) == expected(account)
-    assert server.fake.faults.pending() == [] and len(server.fake.faults.fired) == len(faulted)
+    assert server.fake.faults.pending() == [] and len(server.fake.faults.fired) == len(faulted), server.fake.faults.fired
     retries = {s.stream: s.retries for s in result.streams}
     assert all(retries[s] >= 1 for s in ("profiles", "events", "campaign_values_reports")), retries
     reason = {"rate_limit": "rate_limited", "status": "server_error", "slow": "timeout",

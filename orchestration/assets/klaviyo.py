@@ -18,6 +18,7 @@ import dagster as dg
 
 from orchestration.demo.config import MANIFEST_PATH, read_demo_config
 from orchestration.errors import UserFacingError
+from orchestration.klaviyo.config import SyncOptions
 from orchestration.klaviyo.streams import STREAMS
 from orchestration.resources import WarehouseResource
 
@@ -36,6 +37,12 @@ class KlaviyoResource(dg.ConfigurableResource):
     """
 
     demo_profile_share: float = 0.03
+    #: Parallel slices of events/profiles; None: ``KLAVIYO_CONCURRENCY`` or its default (8).
+    concurrency: int | None = None
+
+    def sync_options(self) -> SyncOptions:
+        """The sync's options: defaults, with this resource's concurrency when set."""
+        return SyncOptions() if self.concurrency is None else SyncOptions(concurrency=self.concurrency)
 
     def is_configured(self) -> bool:
         """True when a real account is configured through the environment."""
@@ -121,7 +128,8 @@ def klaviyo_streams(context: dg.AssetExecutionContext, warehouse: WarehouseResou
                 ensure_schema(conn)
         elif not klaviyo.is_configured():
             _forget_stale_demo_accounts(context, warehouse.get_dsn(), keep=accounts[0].account_id)
-        results = sync_accounts(warehouse.get_dsn(), accounts, raise_on_error=False, now=now)
+        results = sync_accounts(warehouse.get_dsn(), accounts, raise_on_error=False, now=now,
+                                options=klaviyo.sync_options())
     for result in results:
         for stream in result.streams:
             context.log.info(stream.line(result.account_id))

@@ -10,6 +10,10 @@
   jitter; a bounded number of attempts. 401/403 stop at once with one sentence about the
   key and its scopes; 400 (and other 4xx) with one sentence naming the request (method +
   path) and Klaviyo's error detail.
+* rate limits: every request first takes a :class:`~orchestration.klaviyo.ratelimit.RateLimiter`
+  ticket (Klaviyo's burst and steady windows per endpoint, shared by all threads using the
+  client); a 429 blocks its endpoint for every thread until ``Retry-After`` elapsed.
+  The client is thread-safe: parallel slices share one client, one limiter, one pool.
 * :class:`ClientStats` counts requests, retries (by reason), pages and rows.
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,6 +36,7 @@ import tenacity
 from tenacity import retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from orchestration.klaviyo.config import DEFAULT_BASE_URL, DEFAULT_REVISION, AccountConfig, SyncOptions
+from orchestration.klaviyo.ratelimit import RateLimiter
 from orchestration.klaviyo.errors import (
     REQUIRED_SCOPES,
     BrokenBody,
@@ -86,6 +92,7 @@ class ClientStats:
     rows: int = 0
     waited_seconds: float = 0.0
     retry_reasons: Counter = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {"requests": self.requests, "retries": self.retries, "pages": self.pages,
@@ -160,6 +167,8 @@ class KlaviyoClient:
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        limiter: RateLimiter | None = None,
+        max_connections: int = 32,
     ) -> None:
         if not base_url.endswith("/"):
             base_url += "/"
@@ -168,6 +177,8 @@ class KlaviyoClient:
         self.revision = revision
         self.retry = retry or RetryPolicy()
         self.stats = ClientStats()
+        #: Klaviyo's per-endpoint windows, shared by every thread that uses this client.
+        self.limiter = limiter or RateLimiter()
         self._key = api_key
         self._sleep = sleep
         self._origin = _origin(base_url)
@@ -178,6 +189,7 @@ class KlaviyoClient:
             timeout=httpx.Timeout(timeout),
             transport=transport,
             follow_redirects=False,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
 
     @classmethod
@@ -186,7 +198,8 @@ class KlaviyoClient:
         options = options or SyncOptions()
         return cls(account.api_key, base_url=account.base_url, revision=account.revision,
                    account_id=account.account_id, timeout=options.timeout,
-                   retry=RetryPolicy.from_options(options), **kwargs)
+                   retry=RetryPolicy.from_options(options),
+                   max_connections=max(8, 2 * options.concurrency), **kwargs)
 
     def __repr__(self) -> str:
         return f"KlaviyoClient(account_id={self.account_id!r}, base_url={self.base_url!r}, revision={self.revision!r})"
@@ -283,8 +296,9 @@ class KlaviyoClient:
                     f"is the path a collection?"), 200)
             included = doc.get("included") or []
             next_url = (doc.get("links") or {}).get("next") or None
-            self.stats.pages += 1
-            self.stats.rows += len(data)
+            with self.stats.lock:
+                self.stats.pages += 1
+                self.stats.rows += len(data)
             yield Page(url=url, data=data, included=included, next_url=next_url, document=doc)
             url = next_url
 
@@ -296,12 +310,21 @@ class KlaviyoClient:
         if json_body is not None:
             headers["content-type"] = JSONAPI
             content = json.dumps(json_body).encode()
-        self.stats.requests += 1
-        response = self._http.request(method, url, headers=headers, content=content)
+        with self.stats.lock:
+            self.stats.requests += 1
+        ticket = self.limiter.acquire(method, url.path)
+        try:
+            response = self._http.request(method, url, headers=headers, content=content)
+        finally:
+            ticket.done()
         status = response.status_code
         what = describe(method, url)
         if status == 429:
-            raise RateLimited(f"HTTP 429 on {what}", parse_retry_after(response.headers.get("retry-after")))
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            # every thread waits, not only this one (capped like the retry's own wait)
+            self.limiter.block(method, url.path, min(self.retry.retry_after_cap,
+                                                     1.0 if retry_after is None else retry_after))
+            raise RateLimited(f"HTTP 429 on {what}", retry_after)
         if status >= 500:
             raise ServerError(f"HTTP {status} on {what}")
         if status == 401:
@@ -337,9 +360,10 @@ class KlaviyoClient:
         reason = exc.reason if isinstance(exc, RetryableResponse) else (
             "timeout" if isinstance(exc, httpx.TimeoutException) else "transport_error")
         wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
-        self.stats.retries += 1
-        self.stats.retry_reasons[reason] += 1
-        self.stats.waited_seconds += wait
+        with self.stats.lock:
+            self.stats.retries += 1
+            self.stats.retry_reasons[reason] += 1
+            self.stats.waited_seconds += wait
         log.warning("klaviyo %s: retrying (%s: %s, attempt %d) in %.2fs", self.account_id, reason,
                     _scrub_text(str(exc), self._key), retry_state.attempt_number, wait)
 

@@ -12,6 +12,9 @@
 * otherwise ``KLAVIYO_API_KEY`` (one account, id ``KLAVIYO_ACCOUNT_ID`` or ``default``),
   with ``KLAVIYO_BASE_URL``, ``KLAVIYO_REVISION``, ``KLAVIYO_CONVERSION_METRIC_ID``,
   ``KLAVIYO_START`` as the optional settings.
+* ``KLAVIYO_CONCURRENCY`` — how many time slices of ``events`` and ``profiles`` are synced
+  at once (default :data:`DEFAULT_CONCURRENCY`; 1 is the serial sync). Whatever the
+  number, one rate limiter per account keeps every endpoint within Klaviyo's limits.
 
 Keys are never part of a repr, a log line or an error message.
 """
@@ -31,6 +34,10 @@ from orchestration.klaviyo.errors import KlaviyoConfigError
 DEFAULT_BASE_URL = "https://a.klaviyo.com/api/"
 #: The revision the client is written against: ``info.version`` of the pinned OpenAPI spec.
 DEFAULT_REVISION = "2026-07-15"
+
+#: Parallel slices per stream when ``KLAVIYO_CONCURRENCY`` is not set.
+DEFAULT_CONCURRENCY = 8
+MAX_CONCURRENCY = 64
 
 _ACCOUNT_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _REVISION = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[A-Za-z0-9]+)?$")
@@ -71,6 +78,19 @@ class AccountConfig:
             object.__setattr__(self, "base_url", self.base_url + "/")
 
 
+def concurrency_from_env(env: Mapping[str, str] | None = None) -> int:
+    """``KLAVIYO_CONCURRENCY`` as an int in 1..64 (default :data:`DEFAULT_CONCURRENCY`)."""
+    env = os.environ if env is None else env
+    raw = env.get("KLAVIYO_CONCURRENCY", "").strip()
+    if not raw:
+        return DEFAULT_CONCURRENCY
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_CONCURRENCY:
+        raise KlaviyoConfigError(
+            f"KLAVIYO_CONCURRENCY={raw!r} is not a whole number from 1 to {MAX_CONCURRENCY}; "
+            f"set it to the number of parallel slices (1 = serial).")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class SyncOptions:
     """Knobs of one sync (defaults suit a real account; tests shrink timeouts and backoff)."""
@@ -92,6 +112,13 @@ class SyncOptions:
     backoff_jitter: float = 1.0
     #: Longest Retry-After (seconds) honoured as given; longer values are capped.
     retry_after_cap: float = 120.0
+    #: Slices of ``events``/``profiles`` synced at once (``KLAVIYO_CONCURRENCY``; 1 = serial).
+    concurrency: int = field(default_factory=concurrency_from_env)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise KlaviyoConfigError(
+                f"Klaviyo sync concurrency {self.concurrency} is out of range; use 1 to {MAX_CONCURRENCY}.")
 
 
 def _parse_start(value: object, where: str) -> datetime | None:

@@ -89,6 +89,17 @@ create table if not exists {SCHEMA}._syncs (
 {LOADED_AT_INDEXES}
 comment on table {SCHEMA}._syncs is
     'One row per Klaviyo sync x account x stream: status running|succeeded|failed|skipped, counters, cursor range.';
+-- slices of an unfinished parallel sync (orchestration/klaviyo/slice_state.py)
+create table if not exists {SCHEMA}._slice_state (
+    account_id    text        not null,
+    stream        text        not null,
+    slice_from    timestamptz not null,
+    slice_to      timestamptz,
+    next_page_url text,
+    done          boolean     not null default false,
+    updated_at    timestamptz not null default now(),
+    primary key (account_id, stream, slice_from)
+);
 """
 
 
@@ -154,7 +165,7 @@ def forget_accounts(conn: psycopg.Connection, account_ids: list[str]) -> int:
     returns the number of rows deleted."""
     deleted = 0
     with conn.transaction():
-        for table in [s.name for s in STREAMS] + ["_stream_state"]:
+        for table in [s.name for s in STREAMS] + ["_stream_state", "_slice_state"]:
             deleted += conn.execute(
                 sql.SQL("delete from {}.{} where account_id = any(%s)").format(
                     sql.Identifier(SCHEMA), sql.Identifier(table)),

@@ -18,6 +18,8 @@ last committed page — no gap (the saved link is the very next request) and no 
   the next run first asks for the earliest event after the cursor (one ``page[size]=1``
   request) to skip empty history, and starts ``events_lookback`` before the cursor to
   catch late-arriving events.
+* events and profiles with ``SyncOptions.concurrency`` > 1 (``KLAVIYO_CONCURRENCY``, the
+  default 8): parallel time slices with per-slice state, see :mod:`parallel`.
 * campaign_values_reports: one POST per sync (the endpoint allows ~2 calls/min) over the
   last ``report_days`` days, grouped by campaign, message and channel, with the account's
   "Placed Order" metric as the conversion metric.
@@ -39,7 +41,7 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 
 from orchestration import errors as project_errors
-from orchestration.klaviyo import store
+from orchestration.klaviyo import parallel, store
 from orchestration.klaviyo.client import KlaviyoClient, Page, isoformat_z
 from orchestration.klaviyo.config import AccountConfig, SyncOptions, load_accounts
 from orchestration.klaviyo.errors import (
@@ -129,8 +131,11 @@ class _Run:
     """One account's sync: connection, client, ids, options, and per-stream bookkeeping."""
 
     def __init__(self, conn: psycopg.Connection, client: KlaviyoClient, account: AccountConfig,
-                 sync_id: str, options: SyncOptions, now: datetime, on_page: PageHook | None) -> None:
+                 sync_id: str, options: SyncOptions, now: datetime, on_page: PageHook | None,
+                 dsn: str = "") -> None:
         self.conn = conn
+        self.dsn = dsn  # parallel slices open their own connections
+        self._lock = threading.Lock()
         self.client = client
         self.account = account
         self.sync_id = sync_id
@@ -162,14 +167,20 @@ class _Run:
             self.conn, table=stream.name, account_id=self.account_id, sync_id=self.sync_id, rows=rows,
             append_only=stream.append_only, cursor_value=cursor_value, next_page_url=next_page_url,
             requests=requests, retries=retries, advance_to_max=advance_to_max)
+        assert self.result is not None
+        self.result.cursor = None if advance_to_max else cursor_value
+        self.count_page(stream, len(rows), written)
+
+    def count_page(self, stream: Stream, received: int, written: int) -> None:
+        """Count a committed page (thread-safe) and call the ``on_page`` hook."""
         res = self.result
         assert res is not None
-        res.pages += 1
-        res.rows_received += len(rows)
-        res.rows_written += written
-        res.cursor = None if advance_to_max else cursor_value
-        if self.on_page is not None:
-            self.on_page(stream.name, res.pages)
+        with self._lock:
+            res.pages += 1
+            res.rows_received += received
+            res.rows_written += written
+            if self.on_page is not None:
+                self.on_page(stream.name, res.pages)
 
 
 # -- documents → rows ---------------------------------------------------------------------------
@@ -315,6 +326,9 @@ def _collection_steps(run: _Run, stream: Stream, watermark: datetime | None, sta
 
 
 def _sync_collection(run: _Run, stream: Stream) -> None:
+    if parallel.wanted(run, stream):
+        parallel.sync_sliced(run, stream)
+        return
     state = store.get_state(run.conn, run.account_id, stream.name)
     watermark = state.cursor_value if state else None
     start_index, start_url = 0, None
@@ -384,6 +398,9 @@ def _event_steps(run: _Run, stream: Stream, start: datetime, end: datetime, url:
 
 
 def _sync_events(run: _Run, stream: Stream) -> None:
+    if parallel.wanted(run, stream):
+        parallel.sync_sliced(run, stream)
+        return
     state = store.get_state(run.conn, run.account_id, stream.name)
     until = run.now
     if (state and state.next_page_url and state.cursor_value is not None
@@ -532,7 +549,7 @@ def sync_account(
     try:
         store.ensure_schema(conn)
         _lock(conn, account.account_id)
-        run = _Run(conn, client, account, sync_id, options, now, on_page)
+        run = _Run(conn, client, account, sync_id, options, now, on_page, dsn)
         abort: KlaviyoError | None = None
         for stream in selected:
             if abort is not None:

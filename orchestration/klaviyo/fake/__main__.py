@@ -5,7 +5,9 @@
 
 ``--account KEY=ACCOUNT_ID[:SEED]`` (repeatable) serves several accounts; ``--mirror landing``
 serves the customers and orders of the demo files there (``--profile-share 0.03`` of them);
-``--report-limit 2/60`` rate-limits the campaign-values report like Klaviyo (2 calls/min).
+``--report-limit 2/60`` rate-limits the campaign-values report like Klaviyo (2 calls/min);
+``--latency 0.15 --klaviyo-limits`` answers every request after 150 ms (concurrently) and
+enforces Klaviyo's burst/steady limits of every endpoint (violations: ``GET /__admin/ratelimits``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from orchestration.demo.config import MANIFEST_PATH, read_demo_config
 from orchestration.klaviyo.fake.app import create_app
 from orchestration.klaviyo.fake.data import FakeAccount, FakeAccountConfig
 from orchestration.klaviyo.fake.faults import Fault
+from orchestration.klaviyo.fake.limits import spec_limits
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-share", type=float, default=1.0,
                         help="share of the customers that are Klaviyo profiles (default 1)")
     parser.add_argument("--report-limit", default="", help="CALLS/SECONDS for campaign-values-reports, e.g. 2/60")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer, e.g. 0.15")
+    parser.add_argument("--klaviyo-limits", action="store_true",
+                        help="enforce Klaviyo's per-endpoint burst/steady rate limits (429 + Retry-After)")
     parser.add_argument("--faults", default="", help="JSON list of faults active from the start")
     args = parser.parse_args(argv)
 
@@ -70,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         calls, _, seconds = args.report_limit.partition("/")
         limits["/api/campaign-values-reports"] = (int(calls), float(seconds or 60))
     faults = [Fault.from_dict(d) for d in json.loads(args.faults)] if args.faults else None
-    app = create_app(accounts, faults=faults, rate_limits=limits)
+    app = create_app(accounts, faults=faults, rate_limits=limits, latency=args.latency,
+                     klaviyo_limits=spec_limits() if args.klaviyo_limits else None)
 
     import uvicorn
 

@@ -11,7 +11,14 @@ when an optional rate limit is exceeded, and injects faults (:mod:`faults`).
 
 Admin (no key): ``GET/DELETE /__admin/requests`` (the request log: method, path, query,
 status, fault, auth scheme, revision — never the key), ``GET/POST/DELETE /__admin/faults``,
-``GET /__admin/counts`` (rows a full sync must land, per account), ``POST /__admin/mutate``.
+``GET /__admin/counts`` (rows a full sync must land, per account), ``POST /__admin/mutate``,
+``GET/DELETE /__admin/ratelimits`` (Klaviyo's limits as enforced, 429s answered and the
+**violations**: requests a client sent over a limit or before a Retry-After elapsed —
+:mod:`limits`).
+
+Realism (``create_app(latency=0.15, klaviyo_limits=spec_limits())``): every answer waits
+``latency`` seconds without blocking other requests (asyncio), and Klaviyo's burst/steady
+limits per key and endpoint are enforced with 429 + ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -44,7 +51,9 @@ from orchestration.klaviyo.fake.data import (
     Profile,
     iso,
 )
+from orchestration.klaviyo.fake.cache import FragmentCache, ProfileIndex
 from orchestration.klaviyo.fake.faults import Fault, FaultPlan, RateLimiter
+from orchestration.klaviyo.fake.limits import KlaviyoRateLimits, Limits, retry_after_header
 
 try:
     import orjson
@@ -437,7 +446,19 @@ def parse_query(endpoint: Endpoint, params: dict[str, str]) -> Query:
     return Query(endpoint, node, sort.lstrip("-"), descending, includes, page_size, cursor, fields)
 
 
+_RENDERED = FragmentCache()
+
+
+def _profile_index(acct: FakeAccount) -> ProfileIndex:
+    index = acct.__dict__.get("_profile_index")
+    if index is None:
+        index = acct.__dict__["_profile_index"] = ProfileIndex()
+    return index
+
+
 def _page_collection(coll: Collection, q: Query, acct: FakeAccount) -> tuple[list[Any], tuple[Any, ...] | None]:
+    if coll.endpoint.name == "profiles" and q.sort == "updated" and not q.descending:
+        return _profile_index(acct).page(acct, q.node, q.cursor, q.page_size, lambda p, f: coll.value(p, f, acct))
     getter = coll.value
     keep = coll.default_filter(q.node)
     items = []
@@ -503,11 +524,15 @@ class FakeKlaviyo:
 
     def __init__(self, accounts: dict[str, FakeAccount], *, faults: list[Fault] | None = None,
                  rate_limits: dict[str, tuple[int, float]] | None = None,
-                 scopes: dict[str, set[str]] | None = None) -> None:
+                 scopes: dict[str, set[str]] | None = None, latency: float = 0.0,
+                 klaviyo_limits: Limits | None = None) -> None:
         self.accounts = dict(accounts)
         self.scopes = dict(scopes or {})
         self.faults = FaultPlan(faults)
         self.limiter = RateLimiter(rate_limits)
+        #: seconds every answer waits (concurrent requests wait side by side)
+        self.latency = latency
+        self.ratelimits = KlaviyoRateLimits(klaviyo_limits)
         self._log_lock = threading.Lock()
         self._log: list[dict[str, Any]] = []
 
@@ -535,14 +560,30 @@ class FakeKlaviyo:
 
 def create_app(accounts: dict[str, FakeAccount] | None = None, *, faults: list[Fault] | None = None,
                rate_limits: dict[str, tuple[int, float]] | None = None,
-               scopes: dict[str, set[str]] | None = None) -> FastAPI:
-    """The FastAPI app; ``app.state.fake`` is the :class:`FakeKlaviyo` behind it."""
+               scopes: dict[str, set[str]] | None = None, latency: float = 0.0,
+               klaviyo_limits: Limits | None = None) -> FastAPI:
+    """The FastAPI app; ``app.state.fake`` is the :class:`FakeKlaviyo` behind it.
+
+    ``latency``: seconds added to every answer; ``klaviyo_limits``: burst/steady windows per
+    endpoint (:func:`limits.spec_limits` for Klaviyo's own), enforced per API key."""
     fake = FakeKlaviyo(accounts if accounts is not None else {"test-key": FakeAccount()}, faults=faults,
-                       rate_limits=rate_limits, scopes=scopes)
+                       rate_limits=rate_limits, scopes=scopes, latency=latency, klaviyo_limits=klaviyo_limits)
     app = FastAPI(title="Klaviyo-compatible fake", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.fake = fake
 
     async def handle(request: Request, resource: str) -> Response:
+        arrived = fake.ratelimits.now()
+        response = await serve(request, resource, arrived)
+        if fake.latency > 0:
+            await asyncio.sleep(fake.latency)
+        if response.status_code == 429:
+            key = _key_of(request.headers.get("authorization", ""))
+            if key is not None:
+                fake.ratelimits.answered_429(key, request.method, request.url.path,
+                                             _retry_after_of(response.headers.get("retry-after")))
+        return response
+
+    async def serve(request: Request, resource: str, arrived: float) -> Response:
         method, path = request.method, request.url.path
         params = dict(request.query_params)
         auth = request.headers.get("authorization", "")
@@ -572,7 +613,7 @@ def create_app(accounts: dict[str, FakeAccount] | None = None, *, faults: list[F
                                    "An unexpected error occurred (injected).")
                 if fault.kind == "slow":
                     await asyncio.sleep(fault.delay)
-            key = auth[len("Klaviyo-API-Key "):] if auth.startswith("Klaviyo-API-Key ") else None
+            key = _key_of(auth)
             acct = fake.accounts.get(key) if key else None
             if acct is None:
                 raise ApiError(401, "not_authenticated", "Authentication credentials were not provided.",
@@ -589,6 +630,11 @@ def create_app(accounts: dict[str, FakeAccount] | None = None, *, faults: list[F
             if granted is not None and scope not in granted:
                 raise ApiError(403, "permission_denied", "You do not have permission to perform this action.",
                                f"This API key is missing required scopes: {scope}.")
+            wait = fake.ratelimits.admit(key, acct.account_id, method, path, arrived)
+            if wait is not None:
+                raise ApiError(429, "throttled", "Request was throttled.",
+                               f"Request was throttled. Expected available in {wait:.0f} seconds.",
+                               headers={"Retry-After": retry_after_header(wait)})
             wait = fake.limiter.check(key, path)
             if wait is not None:
                 raise ApiError(429, "throttled", "Request was throttled.",
@@ -660,6 +706,17 @@ def create_app(accounts: dict[str, FakeAccount] | None = None, *, faults: list[F
     async def admin_counts() -> JSONResponse:
         return JSONResponse({a.account_id: a.counts() for a in fake.accounts.values()})
 
+    @app.get("/__admin/ratelimits", include_in_schema=False)
+    async def admin_ratelimits() -> JSONResponse:
+        rl = fake.ratelimits
+        return JSONResponse({"latency": fake.latency, "limits": rl.describe(), "throttled": rl.throttled(),
+                             "violations": rl.violations(), "total_violations": rl.total_violations()})
+
+    @app.delete("/__admin/ratelimits", include_in_schema=False)
+    async def admin_reset_ratelimits() -> JSONResponse:
+        fake.ratelimits.reset()
+        return JSONResponse({"ok": True})
+
     @app.post("/__admin/mutate", include_in_schema=False)
     async def admin_mutate(request: Request) -> JSONResponse:
         """``{"account": id, "op": "add_order|add_event|touch_profile|add_profile|touch_campaign|touch_list|
@@ -677,20 +734,35 @@ def create_app(accounts: dict[str, FakeAccount] | None = None, *, faults: list[F
     return app
 
 
+def _key_of(auth: str) -> str | None:
+    return auth[len("Klaviyo-API-Key "):] if auth.startswith("Klaviyo-API-Key ") else None
+
+
+def _retry_after_of(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
 def _collection_document(resource: str, params: dict[str, str], acct: FakeAccount, base: str,
                          url: str) -> dict[str, Any]:
     endpoint = ENDPOINTS[resource]
     q = parse_query(endpoint, params)
     if resource == "events":
         items, last = _page_events(q, acct)
-        data = [_sparse(render_event(e, base, q.includes), q.fields.get("event")) for e in items]
+        shape = (id(acct), base, tuple(sorted(q.includes)), tuple(q.fields.get("event") or ("*",)))
+        data = [_RENDERED.get((e.id, *shape), lambda e=e: _sparse(render_event(e, base, q.includes),
+                                                                   q.fields.get("event"))) for e in items]
         included: dict[tuple[str, str], dict[str, Any]] = {}
         for e in items:
             if "metric" in q.includes and ("metric", e.metric_id) not in included:
                 included[("metric", e.metric_id)] = _sparse(render_metric(acct.metrics[e.metric_id], base),
                                                             q.fields.get("metric"))
             if "attributions" in q.includes and e.attribution is not None:
-                included[("attribution", e.attribution.id)] = render_attribution(e.attribution, base)
+                included[("attribution", e.attribution.id)] = _RENDERED.get(
+                    ("attribution", e.attribution.id, id(acct), base),
+                    lambda a=e.attribution: render_attribution(a, base))
             if ("profile" in q.includes and ("profile", e.profile_id) not in included
                     and e.profile_id in acct.profiles):
                 included[("profile", e.profile_id)] = _sparse(render_profile(acct.profiles[e.profile_id], base),
