@@ -1,10 +1,24 @@
-"""When the warehouse refreshes: a daily schedule and a sensor on the landing folder."""
+"""When each asset refreshes: declarative automation per asset, and a sensor on the landing folder.
 
+- ``landing_files_sensor`` loads exactly the raw tables whose landing files appeared or changed.
+- dbt models are *eager*: they run as soon as a table they read has changed (and nothing they
+  read is missing or still running), so a new orders file rebuilds the order marts and leaves
+  the campaign and Klaviyo models alone.
+- Klaviyo streams sync every hour; the ML models, the dashboards and the executive report run
+  once a day (06:00 UTC) after their inputs have changed since then.
+- ``refresh_warehouse`` materializes everything, for a manual full refresh.
 
+The sensors (``landing_files_sensor`` and ``warehouse_automation``, which evaluates the
+conditions) are stopped by default, so ``make dev`` starts no run by itself; switch them on in
+the UI (Automation) or with ``dagster sensor start``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
 import hashlib
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -12,6 +26,12 @@ import dagster as dg
 from orchestration.resources import WarehouseResource
 
 REFRESH_JOB = "refresh_warehouse"
+AUTOMATION_SENSOR = "warehouse_automation"
+
+# dbt models follow their inputs; the rest runs on a clock (once its inputs changed since).
+FOLLOW_INPUTS = dg.AutomationCondition.eager()
+HOURLY = dg.AutomationCondition.on_cron("0 * * * *", "UTC")
+DAILY = dg.AutomationCondition.on_cron("0 6 * * *", "UTC")
 
 
 def landing_fingerprint(landing_dir: Path, globs: Iterable[str]) -> dict[str, str]:
@@ -25,29 +45,40 @@ def landing_fingerprint(landing_dir: Path, globs: Iterable[str]) -> dict[str, st
     return seen
 
 
-def build_automation(
-    globs: Iterable[str],
-) -> tuple[dg.JobDefinition | Any, dg.ScheduleDefinition, dg.SensorDefinition]:
-    """The refresh job (every asset), its daily schedule and the landing-folder sensor."""
-    globs = list(globs)
-    job = dg.define_asset_job(REFRESH_JOB, selection=dg.AssetSelection.all(), description=(
-        "Load new landing files, then rebuild and test every dbt model."
-    ))
-    schedule = dg.ScheduleDefinition(
-        name="daily_refresh",
-        job=job,
-        cron_schedule="0 6 * * *",
-        execution_timezone="UTC",
-        default_status=dg.DefaultScheduleStatus.STOPPED,
-        description="Refresh the whole warehouse every morning at 06:00 UTC.",
+def raw_assets_for(paths: Iterable[str], globs_by_asset: Mapping[dg.AssetKey, list[str]]) -> list[dg.AssetKey]:
+    """The raw assets whose landing globs match any of ``paths`` (relative to the landing folder)."""
+    return sorted(
+        (key for key, globs in globs_by_asset.items()
+         if any(fnmatch.fnmatch(path, pattern) for path in paths for pattern in globs)),
+        key=lambda key: key.to_user_string(),
     )
+
+
+def with_condition(assets: dg.AssetsDefinition, condition: dg.AutomationCondition) -> dg.AssetsDefinition:
+    """``assets`` with ``condition`` on every asset it produces."""
+    return assets.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=condition))
+
+
+def build_automation(
+    globs_by_asset: Mapping[dg.AssetKey, list[str]],
+) -> tuple[dg.UnresolvedAssetJobDefinition, dg.SensorDefinition, dg.AutomationConditionSensorDefinition]:
+    """The full-refresh job, the landing-folder sensor and the automation-condition sensor."""
+    globs = [pattern for patterns in globs_by_asset.values() for pattern in patterns]
+    job = dg.define_asset_job(REFRESH_JOB, selection=dg.AssetSelection.all(), description=(
+        "Everything: load the landing files, sync Klaviyo, rebuild and test every dbt model, "
+        "the ML models, dashboards and report (day to day, each asset's automation condition "
+        "refreshes only what changed)."
+    ))
 
     @dg.sensor(
         name="landing_files_sensor",
-        job=job,
-        minimum_interval_seconds=60,
+        target=dg.AssetSelection.assets(*globs_by_asset),
+        minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.STOPPED,
-        description="Starts a refresh when a file appears or changes in the landing folder.",
+        description=(
+            "Loads the raw tables whose landing files appeared or changed; the dbt models that "
+            "read them follow through their automation condition."
+        ),
     )
     def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
         current = landing_fingerprint(warehouse.get_landing_dir(), globs)
@@ -57,6 +88,17 @@ def build_automation(
         if not changed:
             return dg.SkipReason("No new or changed files in the landing folder.")
         run_key = hashlib.sha256(json.dumps(current, sort_keys=True).encode()).hexdigest()[:16]
-        return dg.RunRequest(run_key=run_key, tags={"landing_files": ", ".join(changed)[:1000]})
+        return dg.RunRequest(
+            run_key=run_key,
+            asset_selection=raw_assets_for(changed, globs_by_asset),
+            tags={"landing_files": ", ".join(changed)[:1000]},
+        )
 
-    return job, schedule, landing_files_sensor
+    automation = dg.AutomationConditionSensorDefinition(
+        AUTOMATION_SENSOR,
+        target=dg.AssetSelection.all(),
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Evaluates every asset's automation condition and requests what is due.",
+    )
+    return job, landing_files_sensor, automation

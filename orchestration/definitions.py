@@ -12,10 +12,10 @@ from orchestration.assets.dashboards import evidence_site
 from orchestration.assets.dbt import ml_dbt_models, warehouse_dbt_models
 from orchestration.assets.klaviyo import KlaviyoResource, klaviyo_streams
 from orchestration.assets.ml import ml_assets, ml_checks
-from orchestration.assets.raw import landing_globs, landing_specs, raw_assets
+from orchestration.assets.raw import globs_by_raw_asset, landing_specs, raw_assets
 from orchestration.assets.reconciliation import klaviyo_campaigns_reconcile
 from orchestration.assets.reports import report_assets
-from orchestration.automation import build_automation
+from orchestration.automation import DAILY, HOURLY, build_automation, with_condition
 from orchestration.project import dbt_project
 from orchestration.resources import WarehouseResource
 
@@ -24,15 +24,17 @@ def build_defs(
     warehouse: WarehouseResource | None = None, klaviyo: KlaviyoResource | None = None
 ) -> dg.Definitions:
     """Definitions wired to ``warehouse`` and ``klaviyo`` (default: configured from the environment)."""
-    all_assets = [*raw_assets, klaviyo_streams, warehouse_dbt_models, *ml_assets, ml_dbt_models, evidence_site]
-    all_assets += report_assets  # reports/executive_report: HTML + PDF from the marts
-    job, schedule, sensor = build_automation(landing_globs)
+    # automation (orchestration/automation.py): raw tables load when their files change (the
+    # landing sensor), dbt models follow their inputs, Klaviyo syncs hourly, ML, dashboards
+    # and the report run daily
+    daily = [with_condition(a, DAILY) for a in (*ml_assets, evidence_site, *report_assets)]
+    all_assets = [*raw_assets, with_condition(klaviyo_streams, HOURLY), warehouse_dbt_models, ml_dbt_models, *daily]
+    job, landing_sensor, automation_sensor = build_automation(globs_by_raw_asset)
     return dg.Definitions(
         assets=[*landing_specs, *all_assets],
         asset_checks=[*ml_checks, klaviyo_campaigns_reconcile],
         jobs=[job],
-        schedules=[schedule],
-        sensors=[sensor],
+        sensors=[landing_sensor, automation_sensor],
         resources={
             "warehouse": warehouse or WarehouseResource(),
             "klaviyo": klaviyo or KlaviyoResource(),

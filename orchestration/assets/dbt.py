@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.automation import FOLLOW_INPUTS
 from orchestration.errors import UserFacingError
 from orchestration.project import ML_FED, dbt_project, ensure_manifest
 from orchestration.resources import WarehouseResource
@@ -39,6 +40,10 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
         return ["team:analytics-engineering"]
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        # every model and seed follows its inputs (orchestration/automation.py)
+        return FOLLOW_INPUTS
 
 
 def _layer(props: Mapping[str, Any]) -> str:

@@ -91,3 +91,8 @@ def _raw_asset(target: str, specs: list[SourceSpec]) -> dg.AssetsDefinition:
 landing_specs = [_landing_spec(t, s) for t, s in _specs_by_target().items()]
 raw_assets = [_raw_asset(t, s) for t, s in _specs_by_target().items()]
 landing_globs = [g for spec in SPECS.values() for g in spec.files]
+# raw/<table> -> the landing globs its specs load (the landing sensor loads only what changed)
+globs_by_raw_asset = {
+    dg.AssetKey(["raw", target]): [g for spec in specs for g in spec.files]
+    for target, specs in _specs_by_target().items()
+}
