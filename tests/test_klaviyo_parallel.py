@@ -8,13 +8,7 @@ violations on the server under burst pressure, injected 429s honoured. No timed 
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -24,9 +18,9 @@ from orchestration.klaviyo.client import KlaviyoClient
 from orchestration.klaviyo.fake import FakeAccount, FakeAccountConfig, Fault, ThreadedServer, create_app
 from orchestration.klaviyo.fake.limits import Window as ServerWindow
 from orchestration.klaviyo.ratelimit import RateLimiter, Window
+from tests.klaviyo_support import kill_events_sync_midway
 
 KEY = "pk_test_parallel_0001"
-REPO = Path(__file__).resolve().parent.parent
 UTC = timezone.utc
 OPTIONS = SyncOptions(timeout=10.0, max_attempts=6, backoff_initial=0.01, backoff_max=0.05, backoff_jitter=0.01,
                       retry_after_cap=5.0, concurrency=8)
@@ -138,27 +132,7 @@ def test_a_crash_in_a_worker_then_resume_is_exact(fresh_db, server, account):
 
 def test_a_killed_process_resumes_with_no_gap_and_no_duplicate(fresh_db, server, account):
     server.fake.faults.add(Fault("slow", path="/api/events", delay=0.3, count=200, after=2))
-    env = {**os.environ, "WAREHOUSE_DSN": fresh_db, "KLAVIYO_API_KEY": KEY, "KLAVIYO_BASE_URL": server.base_url,
-           "PYTHONPATH": str(REPO), "KLAVIYO_CONCURRENCY": "4"}
-    env.pop("KLAVIYO_ACCOUNTS", None)
-    proc = subprocess.Popen([sys.executable, "-m", "orchestration.klaviyo", "sync", "--stream", "events"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        landed = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            if query(fresh_db, "select to_regclass('klaviyo_raw.events')")[0][0]:
-                landed = len(ids(fresh_db, "events"))
-                if landed >= 3_000:
-                    break
-            time.sleep(0.05)
-        assert proc.poll() is None, proc.communicate()
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
+    kill_events_sync_midway(fresh_db, server.base_url, KEY, concurrency=4, at_least=3_000, timeout=60)
     landed = len(ids(fresh_db, "events"))
     assert 0 < landed < len(account.events)
     server.fake.faults.clear()

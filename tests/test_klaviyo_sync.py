@@ -10,13 +10,8 @@ reconciliation, the per-account lock and the CLI.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
@@ -36,9 +31,9 @@ from orchestration.klaviyo import __main__ as cli
 from orchestration.klaviyo.client import isoformat_z
 from orchestration.klaviyo.fake import ENDPOINTS, FakeAccount, FakeAccountConfig, Fault, ThreadedServer, create_app
 from orchestration.klaviyo.streams import CAMPAIGNS, REPORT_STATISTICS, STREAMS
+from tests.klaviyo_support import kill_events_sync_midway
 
 KEY = "pk_test_sync_key_0001"
-REPO = Path(__file__).resolve().parent.parent
 # the serial sync (concurrency 1); the parallel one: tests/test_klaviyo_parallel.py
 OPTIONS = SyncOptions(timeout=5.0, max_attempts=5, backoff_initial=0.01, backoff_max=0.05, backoff_jitter=0.01,
                       retry_after_cap=2.0, concurrency=1)
@@ -309,27 +304,8 @@ def test_a_refused_or_foreign_saved_link_restarts_the_slice_or_partition(fresh_d
 def test_resume_after_the_process_is_killed(fresh_db, server, account):
     # slow the events down so the subprocess is killed in the middle of the stream
     server.fake.faults.add(Fault("slow", path="/api/events", delay=0.4, count=100, after=1))
-    env = {**os.environ, "WAREHOUSE_DSN": fresh_db, "KLAVIYO_API_KEY": KEY, "KLAVIYO_BASE_URL": server.base_url,
-           "PYTHONPATH": str(REPO), "KLAVIYO_CONCURRENCY": "1"}  # the serial sync's saved link
-    env.pop("KLAVIYO_ACCOUNTS", None)
-    proc = subprocess.Popen([sys.executable, "-m", "orchestration.klaviyo", "sync", "--stream", "events"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        landed = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            if query(fresh_db, "select to_regclass('klaviyo_raw.events')")[0][0]:
-                landed = counts(fresh_db)["events"]
-                if landed >= 2_000:
-                    break
-            time.sleep(0.05)
-        assert proc.poll() is None, proc.communicate()
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
+    # concurrency 1: the serial sync, whose saved link the rest of this test checks
+    kill_events_sync_midway(fresh_db, server.base_url, KEY, concurrency=1, at_least=2_000, timeout=30)
     landed = counts(fresh_db)["events"]
     assert 0 < landed < len(account.events)
     assert query(fresh_db, "select status from klaviyo_raw._syncs") == [("running",)]  # it never got to finish

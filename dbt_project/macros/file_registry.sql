@@ -17,50 +17,45 @@
 {%- endmacro %}
 
 {#-
-    The file ids of raw_relation that are loaded but have no line in target
-    yet (one index probe per file; the distinct _file_id of ten million lines
-    took 30 s). A list of integers; empty at parse time.
+    The file ids of raw_relation whose registry status is (loaded=true) or is
+    not (false) 'loaded' and that have (processed=true) or have no (false)
+    line in target: one index probe per file. A list; empty at parse time.
 -#}
-{% macro new_loaded_files(target, raw_relation) -%}
+{% macro registry_files(target, raw_relation, loaded, processed) -%}
     {%- set query -%}
         select registry.file_id
         from {{ load_registry(raw_relation) }} as registry
         where
             registry.source = '{{ raw_relation.identifier }}'
-            and registry.status = 'loaded'
-            and not exists (
+            and registry.status {{ '=' if loaded else '<>' }} 'loaded'
+            and {{ '' if processed else 'not' }} exists (
                 select 1
                 from {{ target }} as processed
                 where processed._file_id = registry.file_id
             )
         order by registry.file_id
     {%- endset -%}
-    {{ return(run_query(query).columns[0].values() | list if execute else []) }}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
+
+{#-
+    The files loaded but not yet in target (the distinct _file_id of ten
+    million lines took 30 s; this is one probe per file).
+-#}
+{% macro new_loaded_files(target, raw_relation) -%}
+    {{ return(registry_files(target, raw_relation, true, false)) }}
 {%- endmacro %}
 
 {#-
     Post-hook: delete the lines of target whose file is no longer loaded
-    (superseded), found in the registry one probe per file and deleted by a
-    literal list, so a run with nothing superseded reads none of the lines.
+    (superseded) by a literal list, so a run with nothing superseded reads
+    none of the lines.
 -#}
 {% macro delete_superseded_files(target, raw_relation) -%}
-    {%- set query -%}
-        select registry.file_id
-        from {{ load_registry(raw_relation) }} as registry
-        where
-            registry.source = '{{ raw_relation.identifier }}'
-            and registry.status <> 'loaded'
-            and exists (
-                select 1
-                from {{ target }} as processed
-                where processed._file_id = registry.file_id
-            )
-        order by registry.file_id
-    {%- endset -%}
-    {%- set stale_ids = [] -%}
-    {%- if execute -%}
-        {%- set stale_ids = run_query(query).columns[0].values() -%}
-    {%- endif -%}
+    {%- set stale_ids = registry_files(target, raw_relation, false, true) -%}
     {%- if stale_ids -%}
         delete from {{ target }} where _file_id in ({{ stale_ids | join(', ') }})
     {%- else -%}
