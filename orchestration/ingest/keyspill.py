@@ -157,23 +157,22 @@ class KeySpill:
             path.unlink()
             return
         counts = [0] * (1 << FANOUT_BITS)
-        outs: list[BinaryIO] = [open(path.with_name(f"{path.name}_{p}"), "wb") for p in range(1 << FANOUT_BITS)]
+        outs: dict[int, BinaryIO] = {}  # opened on first use: most splits fill few parts
         try:
             with open(path, "rb") as fh:
                 while len(records := np.fromfile(fh, dtype=RECORD, count=block)):
                     for p, part in enumerate(_split(records, level)):
-                        part.tofile(outs[p])
-                        counts[p] += len(part)
+                        if len(part):
+                            if p not in outs:
+                                outs[p] = open(path.with_name(f"{path.name}_{p}"), "wb")
+                            part.tofile(outs[p])
+                            counts[p] += len(part)
         finally:
-            for out in outs:
+            for out in outs.values():
                 out.close()
         path.unlink()
-        for p in range(1 << FANOUT_BITS):
-            sub = path.with_name(f"{path.name}_{p}")
-            if counts[p]:
-                yield from self._resolve_file(sub, counts[p], level + 1)
-            else:
-                sub.unlink()
+        for p in sorted(outs):
+            yield from self._resolve_file(path.with_name(f"{path.name}_{p}"), counts[p], level + 1)
 
     @staticmethod
     def _check(tracker: DuplicateTracker, records: np.ndarray) -> Iterator[np.ndarray]:
