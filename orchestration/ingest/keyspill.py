@@ -75,7 +75,6 @@ class KeySpill:
         self._buffers: list[list[np.ndarray]] = [[] for _ in range(1 << FANOUT_BITS)]
         self._buffered = 0
         self._on_disk = [0] * (1 << FANOUT_BITS)  # records flushed per partition
-        self.rows = 0
 
     def __enter__(self) -> KeySpill:
         return self
@@ -102,19 +101,21 @@ class KeySpill:
             if len(part):
                 self._buffers[p].append(part)
         self._buffered += len(rows.lines) * RECORD.itemsize
-        self.rows += len(rows.lines)
         if self._buffered > self.memory_bytes:
-            self._flush()
+            for p in range(1 << FANOUT_BITS):
+                self._flush(p)
 
-    def _flush(self) -> None:
-        for p, parts in enumerate(self._buffers):
-            if parts:
-                with open(self._path(f"p{p}"), "ab") as fh:
-                    for part in parts:
-                        part.tofile(fh)
-                        self._on_disk[p] += len(part)
-                parts.clear()
-        self._buffered = 0
+    def _flush(self, p: int) -> None:
+        """Append partition ``p``'s buffered records to its file."""
+        parts = self._buffers[p]
+        if not parts:
+            return
+        with open(self._path(f"p{p}"), "ab") as fh:
+            for part in parts:
+                part.tofile(fh)
+                self._on_disk[p] += len(part)
+                self._buffered -= part.nbytes
+        parts.clear()
 
     def duplicates(self) -> Iterator[np.ndarray]:
         """Blocks of :data:`DUPLICATE` rows (line, span, line of the first occurrence), partition by partition."""
@@ -124,12 +125,7 @@ class KeySpill:
                 records = np.concatenate(parts) if parts else np.empty(0, dtype=RECORD)
                 yield from self._resolve_memory(records, 1)
                 continue
-            if self._buffers[p]:
-                with open(self._path(f"p{p}"), "ab") as fh:
-                    for part in self._buffers[p]:
-                        part.tofile(fh)
-                        self._on_disk[p] += len(part)
-                self._buffers[p] = []
+            self._flush(p)
             yield from self._resolve_file(self._path(f"p{p}"), self._on_disk[p], 1)
 
     def _resolve_memory(self, records: np.ndarray, level: int) -> Iterator[np.ndarray]:
