@@ -51,7 +51,7 @@ class KeyRows:
 
 def _partition_of(k1: np.ndarray, level: int) -> np.ndarray:
     shift = np.uint64(max(64 - FANOUT_BITS * (level + 1), 0))
-    return ((k1 >> shift) & np.uint64((1 << FANOUT_BITS) - 1)).astype(np.intp)
+    return ((k1 >> shift) & np.uint64((1 << FANOUT_BITS) - 1)).astype(np.uint8)  # uint8: radix sort
 
 
 def _split(records: np.ndarray, level: int) -> list[np.ndarray]:
