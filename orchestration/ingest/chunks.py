@@ -6,7 +6,8 @@ The fast path does the cheap work per chunk, not per line in Python:
    column count, number syntax and sign, date shape, required values;
 2. numpy reads the comma positions once and checks what a regex cannot: calendar dates
    (Feb 30, leap years), row rules (clicks <= impressions), non-zero minimums, and
-   fingerprints the natural key;
+   fingerprints the natural key of every valid row (duplicates are found after the last
+   chunk, in bounded memory, by :mod:`orchestration.ingest.keyspill`);
 3. good lines go to COPY nearly unchanged (``file_id,line_number,`` prefixed).
 
 Everything else (quoted fields, lines the regex refused, anything numpy is unsure about)
@@ -23,12 +24,12 @@ import numpy as np
 
 from orchestration.ingest.keys import (
     MAX_VECTOR_WIDTH,
-    DuplicateTracker,
     scalar_text_hash,
     vector_combine,
     vector_int_hash,
     vector_text_hashes,
 )
+from orchestration.ingest.keyspill import KeyRows
 from orchestration.ingest.plan import FilePlan
 from orchestration.ingest.spec import Column
 from orchestration.ingest.values import Accepted, Invalid, validate_record
@@ -48,6 +49,7 @@ class ChunkResult:
     rows_loaded: int = 0
     carry: bytes = b""  # an unfinished quoted record, to be prepended to the next chunk
     carry_line: int = 0  # physical line number where the carry starts
+    keys: KeyRows | None = None  # natural keys of the valid rows (duplicates included)
 
 
 def quote_copy_value(value: str | None) -> str:
@@ -79,13 +81,13 @@ class _CountingLines:
 
 
 class ChunkProcessor:
-    """Processes the chunks of one file, in order (it carries the duplicate-key state)."""
+    """Processes the chunks of one file, in order."""
 
     def __init__(self, plan: FilePlan, file_id: int) -> None:
         self.plan = plan
         self.spec = plan.spec
         self.file_id = file_id
-        self.tracker = DuplicateTracker() if plan.spec.natural_key else None
+        self.keyed = bool(plan.spec.natural_key)
         self.k = plan.ncols - 1
         self.line_format = f"{file_id},%d,%b\n".encode()
         self.mapped_cols = plan.mapped_columns
@@ -96,7 +98,6 @@ class ChunkProcessor:
             )
         ]
         self.needs_reshape = bool(plan.unmapped or self.rewrites)
-        self.key_names = ", ".join(self.spec.natural_key)
 
     # ------------------------------------------------------------------ public
 
@@ -142,7 +143,7 @@ class ChunkProcessor:
             fields = self._field_bounds(a, starts, nl, fast, all_fast)
             stamps = self._check_calendar(a, fields, ok)
             self._check_numbers(a, fields, ok)
-            if self.tracker is not None:
+            if self.keyed:
                 keys = self._fast_keys(a, buf, fields, stamps)
         # lines numpy doubted go to the exact path
         for pos in np.flatnonzero(~ok):
@@ -164,15 +165,11 @@ class ChunkProcessor:
         fast_ok = fast[ok]
         result.rows_read += len(fast_ok)
 
-        dup_fast = np.zeros(len(fast_ok), dtype=bool)
-        if self.tracker is not None:
-            dup_fast, exact_ok = self._duplicates(
-                buf, starts, nl, first_line, fast_ok, keys, ok, exact_ok, result
-            )
-        fast_ok = fast_ok[~dup_fast]
+        if self.keyed:
+            result.keys = self._key_rows(first_line, fast_ok, keys, ok, exact_ok)
         exact_ok.sort(key=lambda item: item[0])
 
-        parts = [self._fast_copy_data(buf, a, starts, nl, fast_ok, fields, fast, ok, dup_fast, first_line, n)]
+        parts = [self._fast_copy_data(buf, a, starts, nl, fast_ok, fields, ok, first_line, n)]
         for li, accepted, _ in exact_ok:
             row = ",".join(quote_copy_value(v) for v in accepted.values)
             parts.append(b"%d,%d,%s\n" % (self.file_id, first_line + li, row.encode("utf-8")))
@@ -425,7 +422,7 @@ class ChunkProcessor:
             res, close = compare(lv, rv, rule.op, ints)
             ok &= ~(lp & rp) | (res & ~close)
 
-    # ------------------------------------------------------------------ keys & duplicates
+    # ------------------------------------------------------------------ keys
 
     def _fast_keys(
         self, a: np.ndarray, buf: bytes, fields: dict[int, tuple[np.ndarray, np.ndarray]], stamps: dict[int, np.ndarray]
@@ -450,34 +447,25 @@ class ChunkProcessor:
                     parts[which].append(vector_int_hash(value, which))
         return vector_combine(parts[0], 0), vector_combine(parts[1], 1)
 
-    def _duplicates(self, buf, starts, nl, first_line, fast_ok, keys, ok, exact_ok, result):
-        """Mark later occurrences of a natural key (in line order across both paths) as rejected."""
+    def _key_rows(self, first_line: int, fast_ok: np.ndarray, keys: tuple[np.ndarray, np.ndarray] | None,
+                  ok: np.ndarray, exact_ok: list[tuple[int, Accepted, str]]) -> KeyRows:
+        """Line, span (physical lines) and key fingerprints of every valid row, in line order."""
         k1 = keys[0][ok] if keys is not None else np.empty(0, dtype=np.uint64)
         k2 = keys[1][ok] if keys is not None else np.empty(0, dtype=np.uint64)
         lines = fast_ok.astype(np.int64)
+        spans = np.ones(len(lines), dtype=np.uint32)
         if exact_ok:
             lines = np.concatenate([lines, np.array([li for li, _, _ in exact_ok], dtype=np.int64)])
+            spans = np.concatenate([spans, np.array([raw.count("\n") + 1 for _, _, raw in exact_ok], dtype=np.uint32)])
             k1 = np.concatenate([k1, np.array([acc.key[0] for _, acc, _ in exact_ok], dtype=np.uint64)])
             k2 = np.concatenate([k2, np.array([acc.key[1] for _, acc, _ in exact_ok], dtype=np.uint64)])
-        order = np.argsort(lines, kind="stable")
-        dup_sorted, first_sorted = self.tracker.check(lines[order] + first_line, k1[order], k2[order])
-        dup = np.zeros(len(lines), dtype=bool)
-        first = np.zeros(len(lines), dtype=np.int64)
-        dup[order] = dup_sorted
-        first[order] = first_sorted
-        n_fast = len(fast_ok)
-        for i in np.flatnonzero(dup):
-            li = int(lines[i])
-            raw = buf[starts[li] : nl[li]].decode("utf-8") if i < n_fast else exact_ok[i - n_fast][2]
-            result.rejects.append(
-                (first_line + li, raw, f"duplicate_key: ({self.key_names}) already on line {int(first[i])}")
-            )
-        kept_exact = [item for i, item in enumerate(exact_ok) if not dup[n_fast + i]]
-        return dup[:n_fast], kept_exact
+            order = np.argsort(lines, kind="stable")
+            lines, spans, k1, k2 = lines[order], spans[order], k1[order], k2[order]
+        return KeyRows(lines + first_line, spans, k1, k2)
 
     # ------------------------------------------------------------------ output
 
-    def _fast_copy_data(self, buf, a, starts, nl, fast_ok, fields, fast, ok, dup_fast, first_line, n) -> bytes:
+    def _fast_copy_data(self, buf, a, starts, nl, fast_ok, fields, ok, first_line, n) -> bytes:
         """COPY rows for the fast lines: ``file_id,line,<line>`` with unmapped fields dropped."""
         if len(fast_ok) == 0:
             return b""
@@ -488,8 +476,7 @@ class ChunkProcessor:
                 return b"".join([fmt % (ln, line) for ln, line in zip(range(first_line, first_line + n), lines)])
             return b"".join([fmt % (first_line + li, lines[li]) for li in fast_ok.tolist()])
         out = a.copy()
-        keep_rows = np.zeros(len(fast), dtype=bool)
-        keep_rows[np.flatnonzero(ok)[~dup_fast]] = True
+        keep_rows = ok
         for j, col in self.rewrites:
             s, e = fields[j]
             for layout in col.layouts:

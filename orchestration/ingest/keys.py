@@ -3,7 +3,9 @@
 A key is fingerprinted as two independent 64-bit polynomial hashes of its typed parts
 (text bytes, dates as yyyymmddHHMMSS integers, integers as values), computed the same way
 vectorized (numpy, fast path) and one row at a time (exact path).  The tracker keeps only
-the fingerprints and first line numbers (24 bytes per distinct key) in sorted numpy arrays.
+the fingerprints and first line numbers (24 bytes per distinct key) in sorted numpy arrays;
+:mod:`orchestration.ingest.keyspill` uses one per hash partition of a file's keys, so the
+keys of a big file never have to fit in memory at once.
 A false duplicate needs both 64-bit hashes to collide (~1e-26 for a million keys).
 """
 
@@ -82,7 +84,7 @@ def vector_combine(parts: list[np.ndarray], which: int) -> np.ndarray:
 
 
 class DuplicateTracker:
-    """Remembers the natural keys seen so far in one file; reports later occurrences."""
+    """Remembers the natural keys seen so far (of a file or one partition of it); reports later occurrences."""
 
     def __init__(self) -> None:
         self._k1 = np.empty(0, dtype=np.uint64)

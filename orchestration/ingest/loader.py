@@ -8,8 +8,9 @@ Public API::
 Per file: sha256 first (same content already loaded → ``skipped``); otherwise, inside ONE
 transaction, a registry row is opened, rows of the path's earlier version are deleted and
 that version marked ``superseded``, valid rows stream into ``COPY raw.<target> FROM STDIN``
-and rejected lines into ``raw.<target>_rejected``, and ``loaded + rejected = read`` is
-asserted against the counts Postgres reports before committing.
+and rejected lines into ``raw.<target>_rejected``; rows whose natural key appeared earlier in
+the file are then moved from the raw table to the rejected one (``duplicates``), and
+``loaded + rejected = read`` is asserted against the counts Postgres reports before committing.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from psycopg import sql
 
 from orchestration.ingest import registry
 from orchestration.ingest.chunks import ChunkProcessor
+from orchestration.ingest.copy_writer import BoundedQueueWriter
 from orchestration.ingest.discover import discover, relative_path
+from orchestration.ingest.duplicates import move_duplicates
 from orchestration.ingest.errors import (
     DatabaseUnavailableError,
     FileFailedError,
@@ -35,16 +38,12 @@ from orchestration.ingest.errors import (
     RefusedFileError,
     database_unavailable,
 )
+from orchestration.ingest.keyspill import DuplicateSpool, KeySpill
 from orchestration.ingest.plan import parse_header, plan_for_header
 from orchestration.ingest.progress import progress_bar
 from orchestration.ingest.reader import CsvFile, sha256_of
 from orchestration.ingest.schema import SCHEMA, ensure_schema, ident
 from orchestration.ingest.spec import SourceSpec, load_specs
-
-try:  # psycopg >= 3.1: a worker thread sends COPY data while we parse the next chunk
-    from psycopg.copy import QueuedLibpqWriter as _Writer
-except ImportError:  # pragma: no cover
-    _Writer = None
 
 
 @dataclass(frozen=True)
@@ -197,9 +196,15 @@ def _load(conn: psycopg.Connection, path: Path, rel: str, sha: str, spec: Source
 
 def _copy_rows(conn: psycopg.Connection, source: CsvFile, plan, file_id: int, header_lines: int,
                progress: bool | None) -> tuple[int, int, int]:
-    """Stream the file's data lines; returns (read, loaded, rejected) as counted by Postgres."""
+    """Stream the file's data lines; returns (read, loaded, rejected) as counted by Postgres.
+
+    Rows whose natural key appeared earlier in the file are copied too, then moved to the
+    rejected table once the whole file has been seen (:mod:`orchestration.ingest.keyspill`).
+    """
     spec = plan.spec
     processor = ChunkProcessor(plan, file_id)
+    spill = KeySpill() if spec.natural_key else None
+    duplicates: DuplicateSpool | None = None
     columns = [ident("_file_id"), ident("_line_number")] + [ident(c) for c in plan.copy_columns]
     copy_sql = sql.SQL("copy {} ({}) from stdin (format csv)").format(
         ident(SCHEMA, spec.target), sql.SQL(", ").join(columns)
@@ -210,8 +215,7 @@ def _copy_rows(conn: psycopg.Connection, source: CsvFile, plan, file_id: int, he
     bar = progress_bar(source.size, plan.path, progress)
     try:
         with conn.cursor() as cur:
-            writer = _Writer(cur) if _Writer is not None else None
-            with cur.copy(copy_sql, writer=writer) as copy:
+            with cur.copy(copy_sql, writer=BoundedQueueWriter(cur)) as copy:
                 line = header_lines + 1
                 carry = b""
                 for body, final in source.chunks():
@@ -222,6 +226,8 @@ def _copy_rows(conn: psycopg.Connection, source: CsvFile, plan, file_id: int, he
                     rows_read += res.rows_read
                     rows_ok += res.rows_loaded
                     rows_bad += len(res.rejects)
+                    if spill is not None and res.keys is not None:
+                        spill.add(res.keys)
                     if res.rejects:
                         spool.write(b"".join(
                             f"{file_id},{path_q},{ln},{_always_quote(raw)},{_always_quote(reason)}\n".encode("utf-8")
@@ -232,6 +238,9 @@ def _copy_rows(conn: psycopg.Connection, source: CsvFile, plan, file_id: int, he
                     else:
                         carry, line = b"", line + buf.count(b"\n")
                     bar.update(source.position - bar.n)
+                if spill is not None:  # resolved while the writer thread still sends the last blocks
+                    duplicates = DuplicateSpool(spill.duplicates())
+                    spill.close()
             copied = cur.rowcount
             spool.seek(0)
             rejected_copied = 0
@@ -244,15 +253,22 @@ def _copy_rows(conn: psycopg.Connection, source: CsvFile, plan, file_id: int, he
                     while block := spool.read(4 << 20):
                         copy.write(block)
                 rejected_copied = cur.rowcount
+        moved = 0  # move_duplicates checks its own counts against Postgres'
+        if duplicates is not None and duplicates.count:
+            moved = move_duplicates(conn, spec, source.path, plan.path, file_id, duplicates.count, duplicates.blocks())
     finally:
         bar.close()
         spool.close()
+        if spill is not None:
+            spill.close()
+        if duplicates is not None:
+            duplicates.close()
     if copied != rows_ok or rejected_copied != rows_bad or copied + rejected_copied != rows_read:
         raise LoadError(
             f"Row accounting mismatch for {plan.path}: read {rows_read}, COPY loaded {copied}, "
             f"rejected {rejected_copied}; nothing was committed (this is a loader bug, please report it)."
         )
-    return rows_read, copied, rejected_copied
+    return rows_read, copied - moved, rejected_copied + moved
 
 
 def _always_quote(value: str) -> str:

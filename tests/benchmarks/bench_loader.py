@@ -8,12 +8,18 @@ a subset (``--pandas-rows``, default 100,000) with ``pd.read_csv`` + ``DataFrame
 (method="multi")`` through SQLAlchemy + psycopg into another table of the same database,
 and prints rows/s for both and the ratio.  ``--floor`` also times a bare typed COPY of the
 same file (no validation, no line numbers) to show the server's ceiling on this machine.
-Not a test: nothing asserts; it prints figures.
+``--memory 15000000`` instead loads a generated campaign file of that many rows (0.1 % repeated
+natural keys, 0.1 % bad values) and an orders file of as many lines, each in a child process,
+and prints rows/s and the child's peak RSS (what ``/usr/bin/time -v`` calls "Maximum resident
+set size").  Not a test: nothing asserts; it prints figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +29,7 @@ import psycopg
 
 from orchestration import settings
 from orchestration.ingest import load_file, load_specs
+from tests.benchmarks.big_files import campaign_file, orders_file
 from tests.scratch import scratch_database
 
 CHANNELS = np.array(["Google Ads", "fb", "meta", "Bing Ads", "YouTube", "email", "affiliate", "TikTok Ads"])
@@ -101,13 +108,60 @@ def floor_copy(dsn: str, path: Path) -> float:
         return time.perf_counter() - start
 
 
+def peak_rss(dsn: str, spec: str, path: Path, landing: Path) -> None:
+    """Load ``path`` in a child process; print its result line and peak RSS."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.benchmarks.bench_loader", "--load-one", dsn, spec, str(path), str(landing)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    print(out.strip())
+    print(f"peak RSS of the loading process: {usage.ru_maxrss / 1024:,.0f} MB (exit {child.returncode})")
+
+
+def memory(dsn: str, rows: int) -> None:
+    """Generate big campaign and orders files and measure the loader's peak memory on each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        landing = Path(tmp)
+        for spec, rel, write in (
+            ("campaign_performance", "campaign_performance/big.csv",
+             lambda p: campaign_file(p, rows, dirty=0.001, duplicates=0.001)),
+            ("orders", "orders/big.csv", lambda p: orders_file(p, rows, dirty=0.001)),
+        ):
+            path = landing / rel
+            path.parent.mkdir()
+            t0 = time.perf_counter()
+            write(path)
+            print(f"generated {rows:,} {spec} rows ({path.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - t0:.0f} s")
+            peak_rss(dsn, spec, path, landing)
+            path.unlink()
+
+
+def load_one(dsn: str, spec: str, path: str, landing: str) -> None:
+    """The child of :func:`peak_rss`: load one file, print the result line and rows/s."""
+    result = load_file(dsn, Path(path), load_specs()[spec], Path(landing), progress=False)
+    print(f"loader : {result.line()} = {result.rows_per_second:,.0f} rows/s")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--pandas-rows", type=int, default=100_000, help="rows for the (slow) pandas path")
     parser.add_argument("--dirty", type=float, default=0.0, help="fraction of rows with a bad cost value")
     parser.add_argument("--floor", action="store_true", help="also time a bare typed COPY of the same file")
+    parser.add_argument("--memory", type=int, metavar="ROWS",
+                        help="instead: peak RSS loading a ROWS-row campaign file and an orders file of ROWS lines")
+    parser.add_argument("--load-one", nargs=4, metavar=("DSN", "SPEC", "PATH", "LANDING"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.load_one:
+        load_one(*args.load_one)
+        return 0
+    if args.memory:
+        with scratch_database(settings.warehouse_dsn(), "bench_loader_memory") as dsn:
+            memory(dsn, args.memory)
+        return 0
 
     with scratch_database(settings.warehouse_dsn(), "bench_loader") as dsn:
         with tempfile.TemporaryDirectory() as tmp:
