@@ -10,7 +10,7 @@ import pandas as pd
 from orchestration.demo.channels import RAW_TO_CANONICAL
 from orchestration.demo.config import DemoConfig
 from orchestration.demo.seasonality import day_dates
-from orchestration.demo.segments import SEGMENTS
+from orchestration.demo.segments import NEW_CUSTOMER_DAYS, SEGMENTS
 from orchestration.demo.timeline import Candidates, plan_order_days
 
 CUSTOMER_COLUMNS = [
@@ -104,7 +104,26 @@ def draw_candidates(rng: np.random.Generator, seg: np.ndarray, days: int) -> Can
     last = (days - 1) - np.clip(np.round(recency), 0, days - 1).astype(np.int64)
     gap = _param("gap_days", seg)[:, None] * rng.lognormal(0.0, 1.0, shape) ** _param("gap_sigma", seg)[:, None]
     tenure = np.round((n_orders - 1)[:, None] * gap).astype(np.int64)
+    _new_customers(rng, seg, days, n_orders, last, tenure, gap[:, 0])
     return Candidates(n_orders=n_orders, last_days=last, tenures=tenure)
+
+
+def _new_customers(rng: np.random.Generator, seg: np.ndarray, days: int, n_orders: np.ndarray,
+                   last: np.ndarray, tenure: np.ndarray, gap: np.ndarray) -> None:
+    """Turn ``new_share`` of each repeat segment into new customers (in place): acquired
+    ``E ~ U(0, NEW_CUSTOMER_DAYS)`` days before the end, 1 + Poisson(E / gap) orders so far
+    (at most the drawn lifetime count), the last of them at ``first + E × U^(1/(orders-1))``
+    (the last of that many uniform days). Their days are fixed (every candidate equal)."""
+    new = rng.random(len(seg)) < _param("new_share", seg)
+    elapsed = rng.random(len(seg)) * min(NEW_CUSTOMER_DAYS, days - 1)
+    so_far = np.minimum(n_orders, 1 + rng.poisson(elapsed / np.maximum(gap, 1.0)))
+    u = rng.random(len(seg))
+    first = (days - 1) - np.round(elapsed).astype(np.int64)
+    span = np.round(elapsed * u ** (1.0 / np.maximum(so_far - 1, 1))).astype(np.int64)
+    span = np.where(so_far > 1, span, 0)
+    n_orders[new] = so_far[new]
+    last[new] = (first + span)[new, None]
+    tenure[new] = span[new, None]
 
 
 def draw_customers(cfg: DemoConfig, rng: np.random.Generator, first: int, n: int,
