@@ -213,6 +213,19 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     assert elapsed < 4.0, f"small size took {elapsed:.2f} s (budget 2 s on the reference machine)"
 
 
+def test_output_does_not_depend_on_the_memory_budget(tmp_path: Path) -> None:
+    """Order lines spilled to many small time buckets give the same bytes as one bucket,
+    and the customers span several blocks (each with its own random streams)."""
+    cfg = DemoConfig(seed=9, customers=25_000, campaigns=5, days=60, orders_target=200_000)
+    one = generate(tmp_path / "one", cfg)
+    generate(tmp_path / "many", cfg, lines_per_bucket=2_000)
+    assert sha_tree(tmp_path / "one") == sha_tree(tmp_path / "many")
+    assert one.files[FILES["orders"]].valid_rows == 200_000
+    ids = pd.read_csv(tmp_path / "one" / FILES["customers"], usecols=["customer_id"])["customer_id"]
+    assert ids.iloc[[0, -1]].tolist()[0] == "C000001" and "C025000" in set(ids)
+    assert not list((tmp_path / "many").glob(".demo-spill-*"))
+
+
 def test_rewrite_is_idempotent(tmp_path: Path) -> None:
     cfg = DemoConfig(seed=3, **SMALL)
     generate(tmp_path, cfg)

@@ -10,7 +10,7 @@ import pandas as pd
 from orchestration.demo.channels import RAW_TO_CANONICAL
 from orchestration.demo.config import DemoConfig
 from orchestration.demo.seasonality import day_dates
-from orchestration.demo.segments import NEW_CUSTOMER_DAYS, SEGMENTS
+from orchestration.demo.segments import SEGMENTS
 from orchestration.demo.timeline import Candidates, plan_order_days
 
 CUSTOMER_COLUMNS = [
@@ -110,12 +110,14 @@ def draw_candidates(rng: np.random.Generator, seg: np.ndarray, days: int) -> Can
 
 def _new_customers(rng: np.random.Generator, seg: np.ndarray, days: int, n_orders: np.ndarray,
                    last: np.ndarray, tenure: np.ndarray, gap: np.ndarray) -> None:
-    """Turn ``new_share`` of each repeat segment into new customers (in place): acquired
-    ``E ~ U(0, NEW_CUSTOMER_DAYS)`` days before the end, 1 + Poisson(E / gap) orders so far
-    (at most the drawn lifetime count), the last of them at ``first + E × U^(1/(orders-1))``
-    (the last of that many uniform days). Their days are fixed (every candidate equal)."""
+    """Turn ``new_share`` of each repeat segment into new customers (in place): customers
+    whose life (``tenure``) has not ended by the window's end. They were acquired ``E =
+    U × tenure`` days before the end (so acquisitions taper off smoothly with age, like
+    the tenures still running), have ordered 1 + Poisson(E / gap) times so far (at most
+    their drawn count), the last time at ``first + E × U^(1/(orders-1))`` (the last of that
+    many uniform days). Their days are fixed (every candidate equal)."""
     new = rng.random(len(seg)) < _param("new_share", seg)
-    elapsed = rng.random(len(seg)) * min(NEW_CUSTOMER_DAYS, days - 1)
+    elapsed = np.minimum(rng.random(len(seg)) * tenure[:, 0], days - 1)
     so_far = np.minimum(n_orders, 1 + rng.poisson(elapsed / np.maximum(gap, 1.0)))
     u = rng.random(len(seg))
     first = (days - 1) - np.round(elapsed).astype(np.int64)

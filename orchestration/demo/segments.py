@@ -39,25 +39,20 @@ class Segment:
     duration_sigma: float
     age_mean: float
     age_sd: float
-    new_share: float = 0.0  # share acquired in the last NEW_CUSTOMER_DAYS, still early in their life
+    new_share: float = 0.0  # share still early in their life at the window's end (customers.py)
 
 
 SEGMENTS: tuple[Segment, ...] = (
     Segment("champions", 0.08, 22, 0.30, 8, 150, 0.012, 0.70, 21, 0.7, 2.0, 3.5, 0.0,
-            170, 0.30, 9.0, 0.18, 480, 0.22, 44, 8, new_share=0.25),
+            170, 0.30, 9.0, 0.18, 480, 0.22, 44, 8, new_share=0.2),
     Segment("loyal_regulars", 0.22, 7, 0.30, 3, 40, 0.05, 0.60, 40, 0.7, 1.4, 2.5, 0.0,
-            55, 0.30, 6.0, 0.18, 270, 0.22, 38, 9, new_share=0.25),
+            55, 0.30, 6.0, 0.18, 270, 0.22, 38, 9, new_share=0.2),
     Segment("bargain_occasionals", 0.25, 3, 0.25, 2, 12, 0.16, 0.40, 75, 0.7, 1.0, 2.0, 0.25,
-            22, 0.30, 4.4, 0.18, 150, 0.22, 29, 6, new_share=0.25),
+            22, 0.30, 4.4, 0.18, 150, 0.22, 29, 6, new_share=0.2),
     Segment("one_time_buyers", 0.25, 1, 0.0, 1, 1, 0.30, 1.20, 0, 0.0, 0.8, 1.5, 0.0,
             5, 0.35, 2.6, 0.22, 80, 0.28, 34, 10),
     Segment("dormant_lapsed", 0.20, 5, 0.30, 2, 25, 0.66, 0.12, 35, 0.7, 1.2, 2.2, 0.0,
             12, 0.30, 3.5, 0.18, 120, 0.22, 53, 9),
 )
-
-#: New customers (``new_share`` of a repeat segment) were acquired this many days before
-#: the window's end at most; so far they have ordered at their segment's pace (one order
-#: per gap), so recent cohorts hold repeat buyers too, not only one-time buyers.
-NEW_CUSTOMER_DAYS = 180
 
 SEGMENT_NAMES: tuple[str, ...] = tuple(s.name for s in SEGMENTS)
