@@ -113,11 +113,13 @@ def _new_customers(rng: np.random.Generator, seg: np.ndarray, days: int, n_order
     """Turn ``new_share`` of each repeat segment into new customers (in place): customers
     whose life (``tenure``) has not ended by the window's end. They were acquired ``E =
     U × tenure`` days before the end (so acquisitions taper off smoothly with age, like
-    the tenures still running), have ordered 1 + Poisson(E / gap) times so far (at most
+    the tenures still running; a customer whose ``E`` exceeds the window stays one of the
+    existing base, so short windows get few new customers), have ordered 1 + Poisson(E / gap) times so far (at most
     their drawn count), the last time at ``first + E × U^(1/(orders-1))`` (the last of that
     many uniform days). Their days are fixed (every candidate equal)."""
     new = rng.random(len(seg)) < _param("new_share", seg)
-    elapsed = np.minimum(rng.random(len(seg)) * tenure[:, 0], days - 1)
+    elapsed = rng.random(len(seg)) * tenure[:, 0]
+    new &= elapsed < days - 1  # else their life began before the window: the existing base
     so_far = np.minimum(n_orders, 1 + rng.poisson(elapsed / np.maximum(gap, 1.0)))
     u = rng.random(len(seg))
     first = (days - 1) - np.round(elapsed).astype(np.int64)
