@@ -213,6 +213,19 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     assert elapsed < 4.0, f"small size took {elapsed:.2f} s (budget 2 s on the reference machine)"
 
 
+def test_output_does_not_depend_on_the_memory_budget(tmp_path: Path) -> None:
+    """Order lines spilled to many small time buckets give the same bytes as one bucket,
+    and the customers span several blocks (each with its own random streams)."""
+    cfg = DemoConfig(seed=9, customers=25_000, campaigns=5, days=60, orders_target=200_000)
+    one = generate(tmp_path / "one", cfg)
+    generate(tmp_path / "many", cfg, lines_per_bucket=2_000)
+    assert sha_tree(tmp_path / "one") == sha_tree(tmp_path / "many")
+    assert one.files[FILES["orders"]].valid_rows == 200_000
+    ids = pd.read_csv(tmp_path / "one" / FILES["customers"], usecols=["customer_id"])["customer_id"]
+    assert ids.iloc[[0, -1]].tolist()[0] == "C000001" and "C025000" in set(ids)
+    assert not list((tmp_path / "many").glob(".demo-spill-*"))
+
+
 def test_rewrite_is_idempotent(tmp_path: Path) -> None:
     cfg = DemoConfig(seed=3, **SMALL)
     generate(tmp_path, cfg)
@@ -475,3 +488,32 @@ def test_kmeans_recovers_segments(valid: dict[str, pd.DataFrame],
     scaled = (x - median) / (q3 - q1)
     labels = _kmeans(scaled, 5, np.random.default_rng(0))
     assert _adjusted_rand(labels, seg) >= 0.9
+
+
+# --- cohort retention -----------------------------------------------------------------------
+
+def _month_one_retention(orders_typed: pd.DataFrame, window_end: pd.Timestamp) -> pd.Series:
+    """Per first-purchase month: share of the cohort with a purchase in the next calendar
+    month, for cohorts whose next month lies wholly inside the window (placed orders of
+    registered customers; cancellations are not purchases)."""
+    o = orders_typed[(orders_typed["customer_id"] != "") & ~orders_typed["is_cancel"]]
+    month = o["ts"].dt.to_period("M")
+    cohort = month.groupby(o["customer_id"]).transform("min")
+    size = cohort.groupby(o["customer_id"]).first().value_counts()
+    next_month = o.loc[month == cohort + 1, "customer_id"].unique()
+    repeat = cohort.groupby(o["customer_id"]).first().loc[next_month].value_counts()
+    retention = (repeat.reindex(size.index, fill_value=0) / size).sort_index()
+    last_full = (window_end + pd.Timedelta(days=1)).to_period("M") - 1
+    return retention[retention.index + 1 <= last_full]
+
+
+def test_recent_cohorts_buy_again(orders_typed: pd.DataFrame) -> None:
+    """Every cohort's month-1 repeat rate is within a factor 2 of the median cohort's: the
+    customers acquired in the last months of the window buy again like earlier ones."""
+    retention = _month_one_retention(orders_typed, pd.Timestamp("2025-12-30"))
+    assert retention.index.min() == pd.Period("2024-01", "M")
+    assert retention.index.max() == pd.Period("2025-10", "M")  # December is one day short
+    median = retention.median()
+    assert 0.1 < median < 0.7, retention
+    outside = retention[(retention < median / 2) | (retention > median * 2)]
+    assert outside.empty, f"median {median:.3f}; outside the band: {outside.round(3).to_dict()}"

@@ -17,18 +17,24 @@ Rules, per reason code:
 
 Reasons that the contract does not define for a source are not planted there
 (orders have no natural key and no sign rules; customers have no sign rules).
+
+The rows are *planned* before the valid rows exist (:class:`PlannedRow`: where it goes,
+which valid row it copies, how it breaks it), so the writer can splice them into a
+stream of valid rows: a duplicate copies a random earlier row, every other planted row
+starts from the valid row it follows (the first row when it goes first).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from orchestration.demo.campaigns import CAMPAIGN_COLUMNS, CampaignData
+from orchestration.demo.campaigns import CAMPAIGN_COLUMNS
 from orchestration.demo.config import DemoConfig
-from orchestration.demo.customers import CUSTOMER_COLUMNS, customer_ids
+from orchestration.demo.customers import CUSTOMER_COLUMNS, format_customer_ids
 from orchestration.demo.orders import ORDER_COLUMNS
 
 REASONS_BY_SOURCE: dict[str, tuple[str, ...]] = {
@@ -60,149 +66,195 @@ class BadRow:
     after: int
 
 
+Maker = Callable[[list[str]], list[str]]
+
+
+@dataclass
+class PlannedRow:
+    """A planted row before the valid rows exist: ``make`` turns the fields of valid row
+    ``template`` (never later than ``max(after, 0)``) into the planted row's fields."""
+
+    after: int
+    template: int
+    reason: str
+    column: str
+    make: Maker
+
+    def build(self, template_fields: list[str]) -> BadRow:
+        """The planted row, from its template row's fields."""
+        return BadRow(self.make(list(template_fields)), self.reason, self.column, self.after)
+
+
 def format_row(frame: pd.DataFrame, i: int, columns: list[str]) -> list[str]:
-    """Fields of valid row ``i`` as the writer formats them (floats with 2 decimals)."""
+    """Fields of row ``i`` of ``frame`` as the writer formats them (floats with 2 decimals)."""
     out = []
     for col in columns:
         v = frame[col].iat[i]
         if isinstance(v, (float, np.floating)):
             out.append(f"{v:.2f}")
-        elif isinstance(v, np.datetime64):
+        elif isinstance(v, (np.datetime64, pd.Timestamp)):
             out.append(str(v).replace("T", " "))
         else:
             out.append(str(v))
     return out
 
 
-def _set(fields: list[str], columns: list[str], col: str, value: str) -> list[str]:
-    fields = list(fields)
-    fields[columns.index(col)] = value
-    return fields
+def _setter(columns: list[str], col: str, value: str) -> Maker:
+    i = columns.index(col)
+
+    def make(fields: list[str]) -> list[str]:
+        fields[i] = value
+        return fields
+    return make
 
 
-def _column_count(fields: list[str], k: int) -> tuple[list[str], str]:
-    return (fields + ["extra"], "+1 field") if k % 2 == 0 else (fields[:-1], "-1 field")
+def _then(first: Maker, second: Maker) -> Maker:
+    return lambda fields: second(first(fields))
 
 
-def campaign_bad_rows(cfg: DemoConfig, data: CampaignData, rng: np.random.Generator,
-                      per_reason: int) -> list[BadRow]:
-    """Planted rows for campaign_performance; each non-duplicate has a fresh natural key."""
-    frame, camps, cols = data.frame, data.campaigns, CAMPAIGN_COLUMNS
-    n = len(frame)
-    first_row = frame.reset_index(drop=True).drop_duplicates("campaign_id")
-    row_of_campaign = dict(zip(first_row["campaign_id"], first_row.index))
+def _column_count(k: int) -> tuple[Maker, str]:
+    if k % 2 == 0:
+        return (lambda f: f + ["extra"]), "+1 field"
+    return (lambda f: f[:-1]), "-1 field"
+
+
+class _Planner:
+    """Collects planned rows; positions are drawn in creation order, then sorted."""
+
+    def __init__(self, n: int, rng: np.random.Generator) -> None:
+        self.n, self.rng, self.rows = n, rng, []
+
+    def add(self, reason: str, column: str, make: Maker) -> None:
+        after = int(self.rng.integers(-1, self.n))
+        self.rows.append(PlannedRow(after, max(after, 0), reason, column, make))
+
+    def duplicate(self, i: int, column: str, make: Maker) -> None:
+        self.rows.append(PlannedRow(int(self.rng.integers(i, self.n)), i, "duplicate_key", column, make))
+
+    def done(self) -> list[PlannedRow]:
+        return sorted(self.rows, key=lambda r: r.after)  # stable: same-position rows keep their order
+
+
+def plan_campaign_rows(cfg: DemoConfig, camps: pd.DataFrame, n: int, rng: np.random.Generator,
+                       per_reason: int) -> list[PlannedRow]:
+    """Planted rows for campaign_performance (``n`` valid rows); each non-duplicate gets a
+    natural key no valid row has: a part-time campaign on a day it was not active (or,
+    when every campaign is always on, a day after the window)."""
+    cols = CAMPAIGN_COLUMNS
     first, last = camps["first_day"].to_numpy(), camps["last_day"].to_numpy()
     part_time = np.flatnonzero(last - first + 1 < cfg.days)
     used: set[tuple[int, int]] = set()
     next_extra_day = [cfg.days]  # days after the window: keys no valid row has
+    index_of = {cid: k for k, cid in enumerate(camps["campaign_id"])}
 
-    def fresh_template() -> list[str]:
-        """A copy of a valid row moved to a day its campaign was not active."""
+    def fresh(fields: list[str]) -> list[str]:
+        """The template's numbers under a campaign and day no valid row has."""
         for _ in range(200 if len(part_time) else 0):
             c, day = int(rng.choice(part_time)), int(rng.integers(0, cfg.days))
             if (day < first[c] or day > last[c]) and (c, day) not in used:
                 used.add((c, day))
                 break
         else:
-            c, day = int(rng.integers(0, len(camps))), next_extra_day[0]
+            c, day = index_of[fields[cols.index("campaign_id")]], next_extra_day[0]
             next_extra_day[0] += 1
-        fields = format_row(frame, row_of_campaign[camps["campaign_id"].iat[c]], cols)
-        return _set(fields, cols, "date", str(np.datetime64(cfg.start, "D") + day))
+        for col in ("campaign_id", "campaign_name", "channel"):
+            fields[cols.index(col)] = str(camps[col].iat[c])
+        fields[cols.index("date")] = str(np.datetime64(cfg.start, "D") + day)
+        return fields
 
-    rows: list[BadRow] = []
+    def negative(col: str) -> Maker:
+        def make(fields: list[str]) -> list[str]:
+            value = -(abs(float(fields[cols.index(col)])) + round(float(rng.uniform(1, 50)), 2))
+            fields[cols.index(col)] = f"{value:.2f}" if col != "conversions" else str(int(value))
+            return fields
+        return make
+
+    def clicks_over(fields: list[str]) -> list[str]:
+        imps = int(fields[cols.index("impressions")])
+        fields[cols.index("clicks")] = str(imps + 1 + int(rng.integers(0, 50)))
+        return fields
+
+    def more_impressions(fields: list[str]) -> list[str]:
+        fields[cols.index("impressions")] = str(int(fields[cols.index("impressions")]) + 7)
+        return fields
+
+    plan = _Planner(n, rng)
     dup_sources = rng.choice(n, size=min(per_reason, n), replace=False)
     for k in range(per_reason):
         col = ["cost", "impressions", "clicks", "conversions", "revenue"][k % 5]
-        rows.append(BadRow(_set(fresh_template(), cols, col, BAD_NUMBERS[k % len(BAD_NUMBERS)]),
-                           "invalid_number", col, -2))
+        plan.add("invalid_number", col, _then(fresh, _setter(cols, col, BAD_NUMBERS[k % len(BAD_NUMBERS)])))
         bad_date = BAD_DATES[k % len(BAD_DATES)].format(y=cfg.start.year)
-        rows.append(BadRow(_set(fresh_template(), cols, "date", bad_date), "invalid_date", "date", -2))
+        plan.add("invalid_date", "date", _then(fresh, _setter(cols, "date", bad_date)))
         col = ["cost", "revenue", "conversions"][k % 3]
-        f = fresh_template()
-        value = -(abs(float(f[cols.index(col)])) + round(float(rng.uniform(1, 50)), 2))
-        rows.append(BadRow(_set(f, cols, col, f"{value:.2f}" if col != "conversions" else str(int(value))),
-                           "negative_value", col, -2))
-        f = fresh_template()
-        imps = int(f[cols.index("impressions")])
-        rows.append(BadRow(_set(f, cols, "clicks", str(imps + 1 + int(rng.integers(0, 50)))),
-                           "clicks_exceed_impressions", "clicks", -2))
+        plan.add("negative_value", col, _then(fresh, negative(col)))
+        plan.add("clicks_exceed_impressions", "clicks", _then(fresh, clicks_over))
         col = ["campaign_name", "channel", "cost", "date"][k % 4]
-        rows.append(BadRow(_set(fresh_template(), cols, col, ""), "missing_required", col, -2))
+        plan.add("missing_required", col, _then(fresh, _setter(cols, col, "")))
         if k < len(dup_sources):
-            i = int(dup_sources[k])
-            f = format_row(frame, i, cols)
-            f = _set(f, cols, "impressions", str(int(f[cols.index("impressions")]) + 7))
-            rows.append(BadRow(f, "duplicate_key", "date,campaign_name,channel",
-                               int(rng.integers(i, n))))
-        f, what = _column_count(fresh_template(), k)
-        rows.append(BadRow(f, "wrong_column_count", what, -2))
-    return _place(rows, n, rng)
+            plan.duplicate(int(dup_sources[k]), "date,campaign_name,channel", more_impressions)
+        make, what = _column_count(k)
+        plan.add("wrong_column_count", what, _then(fresh, make))
+    return plan.done()
 
 
-def customer_bad_rows(frame: pd.DataFrame, rng: np.random.Generator,
-                      per_reason: int) -> list[BadRow]:
-    """Planted rows for customers; non-duplicates get ids beyond the last valid customer."""
-    cols, n = CUSTOMER_COLUMNS, len(frame)
-    new_ids = iter(customer_ids(n + 5 * per_reason + 1)[n:])
+def plan_customer_rows(n: int, rng: np.random.Generator, per_reason: int) -> list[PlannedRow]:
+    """Planted rows for customers (``n`` valid rows); non-duplicates get ids beyond the
+    last valid customer."""
+    cols = CUSTOMER_COLUMNS
+    new_ids = iter(format_customer_ids(np.arange(n, n + 5 * per_reason + 1), n))
 
-    def fresh_template() -> list[str]:
-        return _set(format_row(frame, int(rng.integers(0, n)), cols), cols, "customer_id",
-                    str(next(new_ids)))
+    def fresh(fields: list[str]) -> list[str]:
+        fields[cols.index("customer_id")] = str(next(new_ids))
+        return fields
 
-    rows: list[BadRow] = []
+    def bad_signup(k: int) -> Maker:
+        def make(fields: list[str]) -> list[str]:
+            year = fields[cols.index("signup_date")][:4]
+            fields[cols.index("signup_date")] = BAD_DATES[k % len(BAD_DATES)].format(y=year)
+            return fields
+        return make
+
+    def more_sessions(fields: list[str]) -> list[str]:
+        fields[cols.index("sessions")] = str(int(fields[cols.index("sessions")]) + 3)
+        return fields
+
+    plan = _Planner(n, rng)
     dup_sources = rng.choice(n, size=min(per_reason, n), replace=False)
     numeric = ["age", "sessions", "avg_session_duration", "pages_per_session", "transactions",
                "revenue"]
     for k in range(per_reason):
         col = numeric[k % len(numeric)]
-        rows.append(BadRow(_set(fresh_template(), cols, col, BAD_NUMBERS[k % len(BAD_NUMBERS)]),
-                           "invalid_number", col, -2))
-        f = fresh_template()
-        year = f[cols.index("signup_date")][:4]
-        rows.append(BadRow(_set(f, cols, "signup_date", BAD_DATES[k % len(BAD_DATES)].format(y=year)),
-                           "invalid_date", "signup_date", -2))
-        rows.append(BadRow(_set(fresh_template(), cols, "customer_id", ""), "missing_required",
-                           "customer_id", -2))
+        plan.add("invalid_number", col, _then(fresh, _setter(cols, col, BAD_NUMBERS[k % len(BAD_NUMBERS)])))
+        plan.add("invalid_date", "signup_date", _then(fresh, bad_signup(k)))
+        plan.add("missing_required", "customer_id", _then(fresh, _setter(cols, "customer_id", "")))
         if k < len(dup_sources):
-            i = int(dup_sources[k])
-            f = format_row(frame, i, cols)
-            f = _set(f, cols, "sessions", str(int(f[cols.index("sessions")]) + 3))
-            rows.append(BadRow(f, "duplicate_key", "customer_id", int(rng.integers(i, n))))
-        f, what = _column_count(fresh_template(), k)
-        rows.append(BadRow(f, "wrong_column_count", what, -2))
-    return _place(rows, n, rng)
+            plan.duplicate(int(dup_sources[k]), "customer_id", more_sessions)
+        make, what = _column_count(k)
+        plan.add("wrong_column_count", what, _then(fresh, make))
+    return plan.done()
 
 
-def order_bad_rows(frame: pd.DataFrame, rng: np.random.Generator,
-                   per_reason: int) -> list[BadRow]:
-    """Planted order lines: copies of valid lines with one defect each."""
-    cols, n = ORDER_COLUMNS, len(frame)
+def plan_order_rows(n: int, rng: np.random.Generator, per_reason: int) -> list[PlannedRow]:
+    """Planted order lines (``n`` valid lines): copies of valid lines with one defect each."""
+    cols = ORDER_COLUMNS
 
-    def template() -> list[str]:
-        return format_row(frame, int(rng.integers(0, n)), cols)
+    def bad_timestamp(k: int) -> Maker:
+        def make(fields: list[str]) -> list[str]:
+            ts = fields[cols.index("ordered_at")]
+            fields[cols.index("ordered_at")] = BAD_DATES[k % len(BAD_DATES)].format(y=ts[:4]) + ts[10:]
+            return fields
+        return make
 
-    rows: list[BadRow] = []
+    plan = _Planner(n, rng)
     for k in range(per_reason):
         col = ["quantity", "unit_price"][k % 2]
-        rows.append(BadRow(_set(template(), cols, col, BAD_NUMBERS[k % len(BAD_NUMBERS)]),
-                           "invalid_number", col, -2))
-        f = template()
-        ts = f[cols.index("ordered_at")]
-        bad = BAD_DATES[k % len(BAD_DATES)].format(y=ts[:4]) + ts[10:]
-        rows.append(BadRow(_set(f, cols, "ordered_at", bad), "invalid_date", "ordered_at", -2))
+        plan.add("invalid_number", col, _setter(cols, col, BAD_NUMBERS[k % len(BAD_NUMBERS)]))
+        plan.add("invalid_date", "ordered_at", bad_timestamp(k))
         col = ["order_id", "ordered_at", "quantity"][k % 3]
-        rows.append(BadRow(_set(template(), cols, col, ""), "missing_required", col, -2))
-        f, what = _column_count(template(), k)
-        rows.append(BadRow(f, "wrong_column_count", what, -2))
-    return _place(rows, n, rng)
-
-
-def _place(rows: list[BadRow], n: int, rng: np.random.Generator) -> list[BadRow]:
-    """Give every row without a position a random one; return rows in file order."""
-    for r in rows:
-        if r.after == -2:
-            r.after = int(rng.integers(-1, n))
-    return sorted(rows, key=lambda r: r.after)  # stable: same-position rows keep their order
+        plan.add("missing_required", col, _setter(cols, col, ""))
+        make, what = _column_count(k)
+        plan.add("wrong_column_count", what, make)
+    return plan.done()
 
 
 def count_by_reason(rows: list[BadRow], source: str) -> dict[str, int]:

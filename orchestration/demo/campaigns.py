@@ -1,8 +1,10 @@
-"""Daily campaign performance: impressions → clicks → conversions → revenue, and cost."""
+"""Daily campaign performance: impressions → clicks → conversions → revenue, and cost.
+
+The campaign table is small (one row per campaign); the daily rows are made a block of
+days at a time (:func:`campaign_rows`), each block with its own random stream, so memory
+stays bounded however many campaigns and days there are."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,14 +21,6 @@ CURRENCY = "USD"
 PAUSED_DAY_SHARE = 0.01
 
 
-@dataclass
-class CampaignData:
-    """The valid daily rows (``frame``, written columns) and one row per campaign."""
-
-    frame: pd.DataFrame
-    campaigns: pd.DataFrame  # campaign_id, campaign_name, channel (raw), canonical, first_day, last_day
-
-
 def _assign_channels(n: int, rng: np.random.Generator) -> np.ndarray:
     """Channel index per campaign: every channel at least once (when n allows), rest by weight."""
     weights = np.array([c.campaign_weight for c in CHANNELS])
@@ -38,7 +32,8 @@ def _assign_channels(n: int, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(idx)
 
 
-def _campaign_table(cfg: DemoConfig, rng: np.random.Generator) -> pd.DataFrame:
+def campaign_table(cfg: DemoConfig, rng: np.random.Generator) -> pd.DataFrame:
+    """One row per campaign: id, name, raw and canonical channel, window, economics factors."""
     n, days = cfg.campaigns, cfg.days
     ch = _assign_channels(n, rng)
     seen: dict[int, int] = {}
@@ -75,8 +70,15 @@ def _campaign_table(cfg: DemoConfig, rng: np.random.Generator) -> pd.DataFrame:
     })
 
 
-def build_campaigns(cfg: DemoConfig, rng: np.random.Generator) -> CampaignData:
-    """Generate the valid campaign-performance rows, sorted by date then campaign.
+def row_count(camps: pd.DataFrame) -> int:
+    """Number of valid daily rows the campaigns give (one per campaign and active day)."""
+    return int((camps["last_day"] - camps["first_day"] + 1).sum())
+
+
+def campaign_rows(cfg: DemoConfig, camps: pd.DataFrame, rng: np.random.Generator,
+                  day_lo: int, day_hi: int) -> pd.DataFrame:
+    """The valid campaign-performance rows of days ``day_lo`` .. ``day_hi - 1``, sorted by
+    date then campaign (written columns plus ``canonical``).
 
     Funnel per campaign-day: impressions ~ Poisson(base × weekly × √yearly × trend × noise),
     clicks ~ Binomial(impressions, CTR), conversions ~ Binomial(clicks, CVR), revenue =
@@ -84,13 +86,11 @@ def build_campaigns(cfg: DemoConfig, rng: np.random.Generator) -> CampaignData:
     channels and in-house campaigns). Revenue carries the full yearly factor. About 1 % of
     campaign-days are paused (all zeros), so zero-impression/zero-click rows occur.
     """
-    camps = _campaign_table(cfg, rng)
-    lengths = (camps["last_day"] - camps["first_day"] + 1).to_numpy()
-    cid = np.repeat(np.arange(cfg.campaigns), lengths)
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    day = camps["first_day"].to_numpy()[cid] + (np.arange(len(cid)) - offsets[cid])
-    order = np.lexsort((cid, day))
-    cid, day = cid[order], day[order]
+    first, last = camps["first_day"].to_numpy(), camps["last_day"].to_numpy()
+    span = np.arange(day_lo, day_hi)
+    active = (first[None, :] <= span[:, None]) & (span[:, None] <= last[None, :])
+    day_idx, cid = np.nonzero(active)  # row-major: by day, then campaign
+    day = span[day_idx]
     n = len(cid)
 
     dates = day_dates(cfg.start, cfg.days)
@@ -134,4 +134,4 @@ def build_campaigns(cfg: DemoConfig, rng: np.random.Generator) -> CampaignData:
         "currency": CURRENCY,
     })
     frame["canonical"] = camps["canonical"].to_numpy()[cid]
-    return CampaignData(frame=frame, campaigns=camps)
+    return frame

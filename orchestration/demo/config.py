@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date, timedelta
 from pathlib import Path
 
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "2.0.0"
 
 #: Relative paths (inside the landing dir) of the files the generator writes.
 CAMPAIGN_PATH = "campaign_performance/campaign_performance.csv"

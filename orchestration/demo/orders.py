@@ -15,6 +15,11 @@ Definitions (also written to the manifest):
 ``DemoConfig.order_lines_target`` valid lines are written: 10 % guest lines, 2 %
 cancellation lines, the rest registered (at least one line per registered order, so
 a target below the number of orders is exceeded).
+
+Orders are made per block of customers (:func:`block_orders`, the block's share of the
+lines, guests and cancellations) as :data:`LINE_DTYPE` records without order ids; the
+records of all blocks are sorted by time (``spill.py``) and :func:`lines_frame` numbers
+the orders in that order and formats the file's rows.
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ import pandas as pd
 
 from orchestration.demo.catalogue import Catalogue
 from orchestration.demo.config import DemoConfig
-from orchestration.demo.customers import COUNTRIES, CustomerDraw
-from orchestration.demo.seasonality import daily_demand, hourly_probabilities
+from orchestration.demo.customers import COUNTRY_NAMES, COUNTRY_PROBS, CustomerDraw, format_customer_ids
+from orchestration.demo.seasonality import hourly_probabilities
 from orchestration.demo.segments import SEGMENTS
 from orchestration.demo.timeline import days_between
 
@@ -43,12 +48,20 @@ DISCOUNTED_LINE_SHARE = 0.7  # of the lines of segments with a discount
 FIRST_ORDER_NUMBER = 100_000
 SECONDS_PER_DAY = 86_400
 
+#: One order line before numbering. ``ts``, ``uid`` identify the order (uid = block << 32 |
+#: invoice index in the block: unique, so (ts, uid) orders invoices totally); ``seq`` keeps
+#: the lines of an order in generation order.
+LINE_DTYPE = np.dtype([
+    ("ts", "<i8"), ("uid", "<i8"), ("seq", "<i4"), ("owner", "<i8"), ("cancel", "?"),
+    ("product", "<i4"), ("quantity", "<i4"), ("price_cents", "<i8"), ("country", "<i2"),
+])
+
 
 @dataclass
-class OrdersData:
-    """Valid order lines (``frame``) and the per-customer aggregates they imply."""
+class BlockOrders:
+    """One block's order lines (:data:`LINE_DTYPE`) and the per-customer aggregates they imply."""
 
-    frame: pd.DataFrame
+    lines: np.ndarray
     transactions: np.ndarray
     revenue_cents: np.ndarray
     stats: dict[str, int]
@@ -59,8 +72,8 @@ class _Invoices:
     """Invoices (orders and cancellations) and their lines, in generation order."""
 
     ts: np.ndarray  # seconds since the window start, per invoice
-    owner: np.ndarray  # customer index per invoice, -1 for guests
-    country: np.ndarray  # per invoice
+    owner: np.ndarray  # customer index in the block per invoice, -1 for guests
+    country: np.ndarray  # per invoice, index into COUNTRY_NAMES
     is_cancel: np.ndarray  # per invoice
     line_invoice: np.ndarray  # per line: invoice index
     product: np.ndarray
@@ -82,8 +95,8 @@ def _spread(rng: np.random.Generator, total: int, weights: np.ndarray) -> np.nda
     return np.bincount(picks, minlength=len(weights)).astype(np.int64)
 
 
-def _placed(cfg: DemoConfig, rng: np.random.Generator, cust: CustomerDraw,
-            cat: Catalogue, reg_lines: int, guest_lines: int) -> tuple[_Invoices, np.ndarray]:
+def _placed(rng: np.random.Generator, cust: CustomerDraw, cat: Catalogue, demand_cum: np.ndarray,
+            reg_lines: int, guest_lines: int) -> tuple[_Invoices, np.ndarray]:
     """Registered and guest orders with their lines; also returns lines per order."""
     owner = np.repeat(np.arange(len(cust.ids)), cust.n_orders)
     n_reg = len(owner)
@@ -93,12 +106,10 @@ def _placed(cfg: DemoConfig, rng: np.random.Generator, cust: CustomerDraw,
 
     n_guest = min(guest_lines, max(1, round(guest_lines / GUEST_LINES_PER_ORDER))) if guest_lines else 0
     guest_nlines = 1 + _spread(rng, guest_lines - n_guest, np.ones(n_guest))
-    cum = np.concatenate([[0.0], np.cumsum(daily_demand(cfg.start, cfg.days))])
-    guest_day = days_between(cum, np.zeros(n_guest, np.int64),
-                             np.full(n_guest, cfg.days - 1, np.int64), rng.random(n_guest))
-    names = np.array(list(COUNTRIES))
-    probs = np.array(list(COUNTRIES.values()))
-    guest_country = names[rng.choice(len(names), size=n_guest, p=probs / probs.sum())]
+    days = len(demand_cum) - 1
+    guest_day = days_between(demand_cum, np.zeros(n_guest, np.int64),
+                             np.full(n_guest, days - 1, np.int64), rng.random(n_guest))
+    guest_country = rng.choice(len(COUNTRY_NAMES), size=n_guest, p=COUNTRY_PROBS)
 
     nlines = np.concatenate([reg_nlines, guest_nlines])
     line_invoice = np.repeat(np.arange(n_reg + n_guest), nlines)
@@ -114,17 +125,16 @@ def _placed(cfg: DemoConfig, rng: np.random.Generator, cust: CustomerDraw,
     invoices = _Invoices(
         ts=np.concatenate([_times(rng, cust.order_day), _times(rng, guest_day)]),
         owner=np.concatenate([owner, np.full(n_guest, -1)]),
-        country=np.concatenate([cust.country[owner], guest_country]),
+        country=np.concatenate([cust.country_code[owner], guest_country]),
         is_cancel=np.zeros(n_reg + n_guest, dtype=bool),
         line_invoice=line_invoice, product=product, quantity=quantity, price_cents=price,
     )
     return invoices, nlines
 
-
-def _cancellations(cfg: DemoConfig, rng: np.random.Generator, placed: _Invoices,
+def _cancellations(days: int, rng: np.random.Generator, placed: _Invoices,
                    nlines: np.ndarray, cancel_lines: int) -> _Invoices:
     """Cancel the first k lines of random registered orders, ``cancel_lines`` lines in all."""
-    end_ts = cfg.days * SECONDS_PER_DAY
+    end_ts = days * SECONDS_PER_DAY
     candidates = np.flatnonzero((placed.owner >= 0) & (placed.ts < end_ts - 3 * 3600))
     candidates = rng.permutation(candidates)
     k = np.minimum(1 + rng.poisson(0.4, len(candidates)), nlines[candidates])
@@ -156,37 +166,34 @@ def _concat(a: _Invoices, b: _Invoices) -> _Invoices:
     return _Invoices(**parts)
 
 
-def build_orders(cfg: DemoConfig, rng: np.random.Generator, cust: CustomerDraw,
-                 cat: Catalogue) -> OrdersData:
-    """Generate the valid order lines and the customers' transactions and net revenue."""
-    target = cfg.order_lines_target
-    guest_lines = round(GUEST_LINE_SHARE * target)
-    cancel_lines = round(CANCEL_LINE_SHARE * target)
-    placed, nlines = _placed(cfg, rng, cust, cat, target - guest_lines - cancel_lines, guest_lines)
-    cancels = _cancellations(cfg, rng, placed, nlines, cancel_lines)
+def block_orders(cfg: DemoConfig, rng: np.random.Generator, block: int, first: int,
+                 cust: CustomerDraw, cat: Catalogue, demand_cum: np.ndarray,
+                 lines_target: int) -> BlockOrders:
+    """The order lines of one block of customers (``first``: global index of its first
+    customer; ``lines_target``: the block's share of the valid lines, guests and
+    cancellations included) and its customers' transactions and net revenue."""
+    guest_lines = round(GUEST_LINE_SHARE * lines_target)
+    cancel_lines = round(CANCEL_LINE_SHARE * lines_target)
+    placed, nlines = _placed(rng, cust, cat, demand_cum, lines_target - guest_lines - cancel_lines,
+                             guest_lines)
+    cancels = _cancellations(cfg.days, rng, placed, nlines, cancel_lines)
     inv = _concat(placed, cancels)
 
-    # order ids in time order; lines grouped by order, in generation order within it
-    rank = np.empty(len(inv.ts), dtype=np.int64)
-    rank[np.argsort(inv.ts, kind="stable")] = np.arange(len(inv.ts))
-    number = FIRST_ORDER_NUMBER + rank
-    perm = np.argsort(number[inv.line_invoice], kind="stable")
-    li = inv.line_invoice[perm]
-    qty, price, product = inv.quantity[perm], inv.price_cents[perm], inv.product[perm]
+    li = inv.line_invoice
     owner = inv.owner[li]
+    lines = np.empty(len(li), dtype=LINE_DTYPE)
+    lines["ts"] = inv.ts[li]
+    lines["uid"] = (np.int64(block) << 32) | li
+    lines["seq"] = np.arange(len(li))
+    lines["owner"] = np.where(owner >= 0, owner + first, -1)
+    lines["cancel"] = inv.is_cancel[li]
+    lines["product"] = inv.product
+    lines["quantity"] = inv.quantity
+    lines["price_cents"] = inv.price_cents
+    lines["country"] = inv.country[li]
 
-    frame = pd.DataFrame({
-        "order_id": np.char.add(np.where(inv.is_cancel[li], "C", ""), number[li].astype(str)),
-        "customer_id": np.append(cust.ids, "")[owner],  # -1 → "" (guest)
-        "ordered_at": np.datetime64(cfg.start, "s") + inv.ts[li].astype("timedelta64[s]"),
-        "quantity": qty,
-        "unit_price": price / 100.0,
-        "product": cat.codes[product],
-        "product_name": cat.names[product],
-        "country": inv.country[li],
-    })
     registered = owner >= 0
-    revenue = np.bincount(owner[registered], weights=(qty * price)[registered],
+    revenue = np.bincount(owner[registered], weights=(inv.quantity * inv.price_cents)[registered],
                           minlength=len(cust.ids))
     n_placed = int((~inv.is_cancel).sum())
     n_reg = int(cust.n_orders.sum())
@@ -195,5 +202,35 @@ def build_orders(cfg: DemoConfig, rng: np.random.Generator, cust: CustomerDraw,
              "registered_lines": int(nlines[:n_reg].sum()),
              "guest_lines": int(nlines[n_reg:].sum()),
              "cancellation_lines": int(len(cancels.line_invoice))}
-    return OrdersData(frame=frame, transactions=cust.n_orders.copy(),
-                      revenue_cents=np.round(revenue).astype(np.int64), stats=stats)
+    return BlockOrders(lines=lines, transactions=cust.n_orders.copy(),
+                       revenue_cents=np.round(revenue).astype(np.int64), stats=stats)
+
+
+def sort_lines(lines: np.ndarray) -> np.ndarray:
+    """Lines in file order: by order time, then order (uid), then generation order."""
+    return lines[np.lexsort((lines["seq"], lines["uid"], lines["ts"]))]
+
+
+def number_orders(lines: np.ndarray, first_number: int) -> tuple[np.ndarray, int]:
+    """Order number per line of time-sorted ``lines`` (see :func:`sort_lines`), counting
+    from ``first_number`` in time order; also returns the next free number."""
+    if len(lines) == 0:
+        return np.zeros(0, dtype=np.int64), first_number
+    new_order = np.ones(len(lines), dtype=bool)
+    new_order[1:] = (lines["ts"][1:] != lines["ts"][:-1]) | (lines["uid"][1:] != lines["uid"][:-1])
+    number = first_number + np.cumsum(new_order) - 1
+    return number, int(number[-1]) + 1
+
+
+def lines_frame(cfg: DemoConfig, lines: np.ndarray, number: np.ndarray, cat: Catalogue) -> pd.DataFrame:
+    """The orders.csv rows of ``lines`` with their order numbers (:func:`number_orders`)."""
+    return pd.DataFrame({
+        "order_id": np.char.add(np.where(lines["cancel"], "C", ""), number.astype(str)),
+        "customer_id": format_customer_ids(lines["owner"], cfg.customers),
+        "ordered_at": np.datetime64(cfg.start, "s") + lines["ts"].astype("timedelta64[s]"),
+        "quantity": lines["quantity"].astype(np.int64),
+        "unit_price": lines["price_cents"] / 100.0,
+        "product": cat.codes[lines["product"]],
+        "product_name": cat.names[lines["product"]],
+        "country": COUNTRY_NAMES[lines["country"]],
+    }, columns=ORDER_COLUMNS)

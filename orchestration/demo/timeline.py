@@ -1,11 +1,14 @@
 """Order days of the registered customers, fitted so the shop's daily total follows demand.
 
-Each customer's last order day (recency) and first order day (tenure) are drawn from
-their segment's distribution as a few *candidates*; order days in between are drawn
-from the demand curve. Because every customer signs up inside the window, the plain
-draw would give a cold-start ramp instead of the seasonal demand curve, so a few
-raking iterations reweight the demand per day (candidate choice and in-between days
-alike) until the aggregate daily count matches ``demand`` × total orders.
+Each customer's last order day (recency) and tenure (days from the first to the last
+order) are drawn from their segment's distribution as a few *candidates*; order days in
+between are drawn from the demand curve. Because every customer's history starts inside
+the window, the plain draw would give a cold-start ramp instead of the seasonal demand
+curve, so the demand is reweighted per day (candidate choice and in-between days alike)
+by a *correction* fitted once, by a few raking iterations on a calibration sample of
+customers (:func:`fit_correction`), until its daily order count matches demand. Every
+block of customers then uses that same correction (:func:`plan_order_days`), so a
+block's days depend only on its own random numbers, never on the other blocks.
 """
 
 from __future__ import annotations
@@ -27,6 +30,15 @@ class OrderDays:
     order_day: np.ndarray
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """Per customer: number of orders and ``k`` candidate last days / tenures (customers × k)."""
+
+    n_orders: np.ndarray
+    last_days: np.ndarray
+    tenures: np.ndarray
+
+
 def _pick(candidates: np.ndarray, weight: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Per row one candidate day, probability ∝ weight of that day (u: uniforms)."""
     w = np.cumsum(weight[candidates], axis=1)
@@ -40,33 +52,44 @@ def days_between(cum: np.ndarray, lo: np.ndarray, hi: np.ndarray, u: np.ndarray)
     return np.clip(np.searchsorted(cum, target, side="right") - 1, lo, hi)
 
 
-def plan_order_days(rng: np.random.Generator, n_orders: np.ndarray, last_candidates: np.ndarray,
-                    span_candidates: np.ndarray, demand: np.ndarray) -> OrderDays:
-    """Choose first/last/in-between order days; see the module docstring.
+class _Uniforms:
+    """The uniforms one placement needs (drawn once, reused by every raking iteration)."""
 
-    ``last_candidates`` (customers × k) are candidate last-order days; ``span_candidates``
-    (customers × k) candidate fractions of the last day between first and last order.
-    """
+    def __init__(self, rng: np.random.Generator, cand: Candidates) -> None:
+        n = len(cand.n_orders)
+        self.owner = np.repeat(np.arange(n), cand.n_orders)
+        pos = np.arange(len(self.owner)) - np.concatenate([[0], np.cumsum(cand.n_orders)[:-1]])[self.owner]
+        self.is_first = pos == 0
+        self.middle = ~(self.is_first | (pos == cand.n_orders[self.owner] - 1))
+        self.last, self.first = rng.random(n), rng.random(n)
+        self.mid = rng.random(int(self.middle.sum()))
+
+
+def _place(cand: Candidates, u: _Uniforms, weight: np.ndarray) -> OrderDays:
+    last = _pick(cand.last_days, weight, u.last)
+    first_cand = np.maximum(last[:, None] - cand.tenures, 0)
+    first = np.where(cand.n_orders == 1, last, _pick(first_cand, weight, u.first))
+    cum = np.concatenate([[0.0], np.cumsum(weight)])
+    owner, middle = u.owner, u.middle
+    order_day = np.where(u.is_first, first[owner], last[owner])
+    order_day[middle] = days_between(cum, first[owner[middle]], last[owner[middle]], u.mid)
+    return OrderDays(first_day=first, last_day=last, order_day=order_day)
+
+
+def fit_correction(rng: np.random.Generator, cand: Candidates, demand: np.ndarray) -> np.ndarray:
+    """Per-day demand correction that makes the calibration sample's daily orders follow demand."""
     days = len(demand)
-    owner = np.repeat(np.arange(len(n_orders)), n_orders)
-    pos = np.arange(len(owner)) - np.concatenate([[0], np.cumsum(n_orders)[:-1]])[owner]
-    is_first, is_last = pos == 0, pos == n_orders[owner] - 1
-    middle = ~(is_first | is_last)
-    target = demand / demand.sum() * len(owner)
-    u_last, u_first = rng.random(len(n_orders)), rng.random(len(n_orders))
-    u_mid = rng.random(int(middle.sum()))
+    u = _Uniforms(rng, cand)
+    target = demand / demand.sum() * len(u.owner)
     correction = np.ones(days)
-    for iteration in range(ITERATIONS + 1):
-        weight = demand * correction
-        last = _pick(last_candidates, weight, u_last)
-        first_cand = np.floor(last[:, None] * (1.0 - span_candidates)).astype(np.int64)
-        first = np.where(n_orders == 1, last, _pick(first_cand, weight, u_first))
-        cum = np.concatenate([[0.0], np.cumsum(weight)])
-        order_day = np.where(is_first, first[owner], last[owner])
-        order_day[middle] = days_between(cum, first[owner[middle]], last[owner[middle]], u_mid)
-        if iteration == ITERATIONS:
-            break
-        actual = np.bincount(order_day, minlength=days) + 0.5
+    for _ in range(ITERATIONS):
+        placed = _place(cand, u, demand * correction)
+        actual = np.bincount(placed.order_day, minlength=days) + 0.5
         correction = np.clip(correction * (target / actual) ** 0.8, 1.0 / MAX_CORRECTION,
                              MAX_CORRECTION)
-    return OrderDays(first_day=first, last_day=last, order_day=order_day)
+    return correction
+
+
+def plan_order_days(rng: np.random.Generator, cand: Candidates, weight: np.ndarray) -> OrderDays:
+    """Choose first/last/in-between order days with day weights ``weight`` (demand × correction)."""
+    return _place(cand, _Uniforms(rng, cand), weight)

@@ -1,7 +1,7 @@
 """A generated Klaviyo account, consistent with the CSV demo data (``orchestration.demo``).
 
-The account is built from the same seeded pipeline as the demo files (campaigns →
-customers → catalogue → orders, same random streams), so for the same ``DemoConfig``:
+The account is built from the same seeded pipeline as the demo files
+(``orchestration.demo.mirror``: same code, same random streams), so for the same ``DemoConfig``:
 
 * every demo customer ``C000001`` … is a profile with ``external_id = customer_id`` and
   email ``c000001@example.com``; its ``created`` is its signup day. With ``profile_share``
@@ -36,13 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from orchestration.demo.campaigns import build_campaigns
-from orchestration.demo.catalogue import build_catalogue
 from orchestration.demo.channels import CAMPAIGN_GEOS, CAMPAIGN_THEMES
 from orchestration.demo.config import DemoConfig
-from orchestration.demo.customers import draw_customers
-from orchestration.demo.generate import STREAM_CAMPAIGNS, STREAM_CATALOGUE, STREAM_CUSTOMERS, STREAM_ORDERS
-from orchestration.demo.orders import build_orders
+from orchestration.demo.mirror import DemoCustomers, demo_customers_and_orders
 
 UTC = timezone.utc
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -311,23 +307,19 @@ class FakeAccount:
         demo = cfg.demo_config()
         self.start_ts = datetime.combine(demo.start, datetime.min.time(), UTC).timestamp()
         self.end_ts = self.start_ts + demo.days * 86_400
-        camps = build_campaigns(demo, _rng(demo.seed, STREAM_CAMPAIGNS))
-        conversions = camps.frame.groupby("channel")["conversions"].sum()
-        alias_weights = {a: float(conversions.get(a, 0)) + 1.0 for a in camps.campaigns["channel"].unique()}
-        draw = draw_customers(demo, _rng(demo.seed, STREAM_CUSTOMERS), alias_weights)
-        catalogue = build_catalogue(_rng(demo.seed, STREAM_CATALOGUE))
-        orders = build_orders(demo, _rng(demo.seed, STREAM_ORDERS), draw, catalogue)
+        is_profile = np.random.default_rng(cfg.seed + 103).random(demo.customers) < cfg.profile_share
+        draw, order_lines = demo_customers_and_orders(demo, keep=is_profile)
 
         self._make_metrics()
         self._make_lists()
-        self._make_profiles(draw)
+        self._make_profiles(draw, is_profile)
         self._make_flows()
         self._make_campaigns()
         pending: list[Event] = []
         touches: dict[str, list[Touch]] = defaultdict(list)
         self._campaign_events(pending, touches)
         self._flow_events(pending, touches)
-        self._order_events(orders.frame, pending, touches)
+        self._order_events(order_lines, pending, touches)
         self._attribute(pending, touches)
         # engagement can trail a late send: keep the account inside its window (never in the future)
         pending = [e for e in pending if e.ts < self.end_ts]
@@ -359,10 +351,9 @@ class FakeAccount:
         ids = list(self.lists)
         self.newsletter_list, self.sms_list = ids[0], ids[1 % len(ids)]
 
-    def _make_profiles(self, draw: Any) -> None:
+    def _make_profiles(self, draw: DemoCustomers, is_profile: np.ndarray) -> None:
         rng = self.rng
         n = len(draw.ids)
-        is_profile = np.random.default_rng(self.config.seed + 103).random(n) < self.config.profile_share
         email_sub = np.random.default_rng(self.config.seed + 101).random(n) < self.config.email_subscribed
         sms_sub = np.random.default_rng(self.config.seed + 102).random(n) < self.config.sms_subscribed
         for i, cid in enumerate(draw.ids):
@@ -756,8 +747,3 @@ def _stat(name: str, values: dict[str, float]) -> float | int:
     if name == "conversion_value":
         return round(values.get(name, 0.0), 2)
     return int(values.get(name, 0))
-
-
-def _rng(seed: int, stream: int) -> np.random.Generator:
-    """The demo generator's random stream ``stream`` (same construction as generate._rng)."""
-    return np.random.default_rng(np.random.SeedSequence([seed, stream]))
