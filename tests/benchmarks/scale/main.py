@@ -47,6 +47,8 @@ class Options:
     seed: int = 42
     runs: int = queries.RUNS
     warmups: int = queries.WARMUPS
+    #: ``dbt build`` selection (the smoke test adds ``--resource-type model seed`` to skip tests)
+    build_args: tuple[str, ...] = ("--exclude", ML_FED)
     artifacts: Path = settings.REPO_ROOT / ".warehouse" / "artifacts"
 
 
@@ -116,7 +118,7 @@ def run(opts: Options, inspect: Inspect | None = None, say: Callable[[str], None
         fig["loader"] = {"seconds": load.seconds, "peak_rss_bytes": load.peak_rss_bytes, **json.loads(load.stdout)}
 
         log("[4/8] full dbt build …")
-        full = dbt_build(["--exclude", ML_FED], dbt_env, work / "dbt_full", server, _dbname(dsn))
+        full = dbt_build(list(opts.build_args), dbt_env, work / "dbt", server, _dbname(dsn))
         fig["full_build"] = full.summary()
         fig["database_size_bytes"] = database_size(dsn)
         events = _scalar(dsn, "select count(*) from klaviyo_raw.events")
@@ -135,14 +137,14 @@ def run(opts: Options, inspect: Inspect | None = None, say: Callable[[str], None
                           "new_customers": day.new_customers, "campaign_rows": day.campaign_rows,
                           "klaviyo_events": day_events, "load_seconds": loaded,
                           "files_loaded": sum(1 for r in results if r.rows_read and r.ok)}
-        inc = dbt_build(["--exclude", ML_FED], dbt_env, work / "dbt_incremental", server, _dbname(dsn))
+        inc = dbt_build(list(opts.build_args), dbt_env, work / "dbt", server, _dbname(dsn))
         fig["incremental_build"] = {**inc.summary(), "ratio_to_full": inc.seconds / full.seconds}
         fig["checks"] = _checks(dsn, day)
 
         log("[6/8] full refresh in a clone and mart comparison …")
         clone = clone_database(server, dsn, _dbname(dsn)[:40] + "_full")
         try:
-            refresh = dbt_build(["--exclude", ML_FED, "--full-refresh"], dbt_env_for(clone), work / "dbt_refresh",
+            refresh = dbt_build([*opts.build_args, "--full-refresh"], dbt_env_for(clone), work / "dbt",
                                 server, _dbname(clone))
             fig["full_refresh_build"] = refresh.summary()
             diffs = compare.compare_marts(dsn, clone)
