@@ -52,10 +52,10 @@ from orchestration.klaviyo.sync import page_rows, report_row_id
 #: Where the documents' links point (what a real sync stores).
 BASE_URL = "https://a.klaviyo.com"
 ACCOUNT_ID = "bench"
-#: Profiles per generation chunk (≈ 20 events each at the config below).
-CHUNK_PROFILES = 10_000
-#: Rows per COPY statement / transaction.
-COPY_ROWS = 20_000
+#: Profiles per generation chunk (≈ 21 events each at the config below: ~100k events in memory).
+CHUNK_PROFILES = 5_000
+#: Rows rendered and sent per COPY statement / transaction.
+COPY_ROWS = 10_000
 #: Days the campaign-values report covers (the sync's default ``report_days``).
 REPORT_DAYS = 365
 
@@ -235,7 +235,9 @@ def write_account(conn: psycopg.Connection, demo: DemoConfig, sync_id: str = "be
         counts[stream] += copy_rows(conn, stream, ACCOUNT_ID, sync_id, collection_rows(account, stream))
     report = ReportTotals(account)
     for profiles, events in account.event_chunks():
-        counts["events"] += copy_rows(conn, "events", ACCOUNT_ID, sync_id, event_rows(account, events))
+        for lo in range(0, len(events), COPY_ROWS):  # rendered documents: one batch at a time
+            counts["events"] += copy_rows(conn, "events", ACCOUNT_ID, sync_id,
+                                          event_rows(account, events[lo:lo + COPY_ROWS]))
         counts["profiles"] += copy_rows(conn, "profiles", ACCOUNT_ID, sync_id,
                                         collection_rows(account, "profiles", profiles))
         report.add(events)
