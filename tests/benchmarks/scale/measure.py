@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from tests.dbt_cli import run_dbt
+from tests.dbt_cli import REPO_ROOT, run_dbt
 
 
 @dataclass(frozen=True)
@@ -26,17 +28,17 @@ class ChildRun:
 
 
 def run_child(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> ChildRun:
-    """Run ``argv`` and wait for it with ``os.wait4``, whose rusage gives the child's own peak
-    RSS (``ru_maxrss``, KiB on Linux); raises when it fails."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, text=True)
-    out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"{argv[:4]} exited with {proc.returncode}")
-    return ChildRun(seconds, usage.ru_maxrss * 1024, out)
+    """Run ``argv`` through :mod:`rusage_wrapper` (a small process, so the child's
+    ``ru_maxrss`` is its own, not inherited from this large one); raises when it fails."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rss_file = Path(tmp) / "rss"
+        wrapper = [sys.executable, "-m", "tests.benchmarks.scale.rusage_wrapper", str(rss_file), "--"]
+        t0 = time.perf_counter()
+        proc = subprocess.run([*wrapper, *argv], env=env, cwd=cwd or REPO_ROOT, stdout=subprocess.PIPE, text=True)
+        seconds = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(f"{argv[:4]} exited with {proc.returncode}")
+        return ChildRun(seconds, int(rss_file.read_text()), proc.stdout)
 
 
 def temp_bytes(server_dsn: str, database: str) -> int:
