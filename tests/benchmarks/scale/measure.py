@@ -4,7 +4,6 @@ dbt's per-node timings (``run_results.json``)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
