@@ -23,13 +23,14 @@ ORDERS ?= 1000000
 LANDING ?= $(CURDIR)/landing
 export WAREHOUSE_LANDING_DIR ?= $(LANDING)
 
-.PHONY: help install run test dev db-start db-stop db-status demo-data parse bench lint format clean lineage-png
+.PHONY: help install run test dev db-start db-stop db-status demo-data parse bench bench-scale lint format clean lineage-png
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 	@echo "  make dev        Dagster UI on http://127.0.0.1:3000 (asset lineage)"
 	@echo "  make db-start | db-stop | db-status   manage the local Postgres cluster"
 	@echo "  make bench      loader vs pandas, dbt build time, segmentation and Prophet timings"
+	@echo "  make bench-scale SCALE=1   whole warehouse at SCALE x the demo: full/incremental build, queries"
 	@echo "  make lint       sqlfluff lint of the dbt models"
 	@echo "  make dashboards | dashboards-serve   build / serve the Evidence dashboards (127.0.0.1:3001)"
 	@echo "  make bi-credentials                  read-only role for BI tools, prints its connection string"
@@ -80,6 +81,12 @@ bench: install db-start
 	$(BIN)/python -m tests.benchmarks.bench_loader --rows 1000000
 	$(BIN)/python -m tests.benchmarks.bench_dbt
 	$(BIN)/python -m tests.benchmarks.bench_ml
+
+# Whole-warehouse benchmark at SCALE x the demo (fractions allowed): full and incremental
+# dbt build, incremental vs full-refresh marts, BI query timings (tests/benchmarks/bench_scale.py).
+SCALE ?= 1
+bench-scale: install db-start
+	$(BIN)/python -m tests.benchmarks.bench_scale --scale $(SCALE)
 
 lint: install
 	$(BIN)/sqlfluff lint dbt_project
