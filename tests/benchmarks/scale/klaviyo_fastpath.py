@@ -36,14 +36,10 @@ import numpy as np
 import psycopg
 
 from orchestration.demo import DemoConfig
-from orchestration.demo.campaigns import build_campaigns
-from orchestration.demo.catalogue import build_catalogue
-from orchestration.demo.customers import draw_customers
-from orchestration.demo.generate import STREAM_CAMPAIGNS, STREAM_CATALOGUE, STREAM_CUSTOMERS, STREAM_ORDERS
-from orchestration.demo.orders import build_orders
+from orchestration.demo.mirror import demo_customers_and_orders
 from orchestration.klaviyo import store
 from orchestration.klaviyo.fake.app import COLLECTIONS, render_attribution, render_event, render_metric
-from orchestration.klaviyo.fake.data import Event, FakeAccount, FakeAccountConfig, Profile, Touch, _rng
+from orchestration.klaviyo.fake.data import Event, FakeAccount, FakeAccountConfig, Profile, Touch
 from orchestration.klaviyo.streams import (
     CONVERSION_METRIC_NAME, EVENTS, REPORT_GROUP_BY, REPORT_STATISTICS, STREAMS_BY_NAME,
 )
@@ -80,20 +76,16 @@ class ChunkedAccount(FakeAccount):
         demo = self.config.demo_config()
         self.start_ts = datetime.combine(demo.start, datetime.min.time(), timezone.utc).timestamp()
         self.end_ts = self.start_ts + demo.days * 86_400
-        camps = build_campaigns(demo, _rng(demo.seed, STREAM_CAMPAIGNS))
-        conversions = camps.frame.groupby("channel")["conversions"].sum()
-        alias_weights = {a: float(conversions.get(a, 0)) + 1.0 for a in camps.campaigns["channel"].unique()}
-        draw = draw_customers(demo, _rng(demo.seed, STREAM_CUSTOMERS), alias_weights)
-        catalogue = build_catalogue(_rng(demo.seed, STREAM_CATALOGUE))
-        orders = build_orders(demo, _rng(demo.seed, STREAM_ORDERS), draw, catalogue)
+        # the same customers, profiles and order lines as FakeAccount._generate (demo.mirror)
+        is_profile = np.random.default_rng(self.config.seed + 103).random(demo.customers) < self.config.profile_share
+        draw, order_lines = demo_customers_and_orders(demo, keep=is_profile)
         self._make_metrics()
         self._make_lists()
-        self._make_profiles(draw)
+        self._make_profiles(draw, is_profile)
         self._make_flows()
         self._make_campaigns()
-        frame = orders.frame[orders.frame["customer_id"].isin(self.profile_by_customer.keys())]
-        self._order_frame = frame[["order_id", "customer_id", "ordered_at", "quantity", "unit_price",
-                                   "product_name"]].reset_index(drop=True)
+        self._order_frame = order_lines[["order_id", "customer_id", "ordered_at", "quantity", "unit_price",
+                                         "product_name"]].reset_index(drop=True)
         self._order_rows = self._order_frame.groupby("customer_id", sort=False).indices
 
     def event_chunks(self, size: int = CHUNK_PROFILES) -> Iterator[tuple[list[Profile], list[Event]]]:

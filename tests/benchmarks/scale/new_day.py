@@ -3,7 +3,7 @@
 * ``orders/orders_<day>.csv``: ~10,000 × SCALE order lines (≈ 3 lines per order) of existing
   customers (85 %), new customers (10 %, also in ``customers/customers_<day>.csv``) and
   guests (5 %), products and prices from the generator's catalogue, in the orders spec's
-  columns (``ORDER_COLUMNS``), written with the generator's ``write_csv``;
+  columns (``ORDER_COLUMNS``), written with the generator's ``CsvSink``;
 * ``campaign_performance/campaign_performance_<day>.csv``: the last day's campaign rows
   again, dated the new day, with the figures jittered ±20 %;
 * ~15,000 × SCALE Klaviyo events dated that day (fast path, so their ``_loaded_at`` is
@@ -24,14 +24,13 @@ import pandas as pd
 import psycopg
 
 from orchestration.demo import DemoConfig
-from orchestration.demo.catalogue import build_catalogue
 from orchestration.demo.config import CAMPAIGN_PATH
-from orchestration.demo.csvio import write_csv
+from orchestration.demo.csvio import CsvSink
 from orchestration.demo.customers import CUSTOMER_COLUMNS
-from orchestration.demo.generate import STREAM_CATALOGUE
 from orchestration.demo.orders import ORDER_COLUMNS
+from orchestration.demo.pipeline import catalogue as demo_catalogue
 from orchestration.klaviyo import store
-from orchestration.klaviyo.fake.data import Campaign, Event, Touch, _rng
+from orchestration.klaviyo.fake.data import Campaign, Event, Touch
 from tests.benchmarks.scale.klaviyo_fastpath import (
     ACCOUNT_ID, ChunkedAccount, collection_rows, copy_rows, event_rows,
 )
@@ -69,7 +68,7 @@ def write_files(landing: Path, demo: DemoConfig, scale: float, seed: int = 7) ->
                         np.where(kind == 1, [f"C{i:0{width}d}" for i in new_ids], ""))
     seconds = np.sort(rng.integers(6 * 3600, 23 * 3600, size=n_orders))
     per_order = rng.multinomial(lines - n_orders, np.full(n_orders, 1 / n_orders)) + 1
-    catalogue = build_catalogue(_rng(demo.seed, STREAM_CATALOGUE))
+    catalogue = demo_catalogue(demo)
     product = rng.choice(len(catalogue.codes), size=lines, p=catalogue.popularity)
     order_of_line = np.repeat(np.arange(n_orders), per_order)
     midnight = datetime.combine(day, time(0), timezone.utc)
@@ -85,7 +84,7 @@ def write_files(landing: Path, demo: DemoConfig, scale: float, seed: int = 7) ->
         "product_name": catalogue.names[product],
         "country": "United Kingdom",
     })[ORDER_COLUMNS]
-    write_csv(landing / f"orders/orders_{day.isoformat()}.csv", orders, [])
+    write_csv(landing / f"orders/orders_{day.isoformat()}.csv", orders)
 
     new = sorted(set(customer[kind == 1]))
     customers = pd.DataFrame({
@@ -93,7 +92,7 @@ def write_files(landing: Path, demo: DemoConfig, scale: float, seed: int = 7) ->
         "country": "United Kingdom", "sessions": 1, "avg_session_duration": 120.0, "pages_per_session": 3.0,
         "transactions": 1, "revenue": 0.0, "signup_date": day.isoformat(), "acquisition_channel": "organic",
     })[CUSTOMER_COLUMNS]
-    write_csv(landing / f"customers/customers_{day.isoformat()}.csv", customers, [])
+    write_csv(landing / f"customers/customers_{day.isoformat()}.csv", customers)
 
     last = _last_day_campaigns(landing / CAMPAIGN_PATH, demo.end)
     jitter = rng.uniform(0.8, 1.2, size=len(last))
@@ -103,8 +102,15 @@ def write_files(landing: Path, demo: DemoConfig, scale: float, seed: int = 7) ->
     impressions = (last["impressions"] * jitter).round().astype("int64")
     last["clicks"] = np.minimum((last["clicks"] * jitter).round().astype("int64"), impressions)
     last["impressions"] = impressions
-    write_csv(landing / f"campaign_performance/campaign_performance_{day.isoformat()}.csv", last, [])
+    write_csv(landing / f"campaign_performance/campaign_performance_{day.isoformat()}.csv", last)
     return NewDay(day, orders, order_ids, len(new), len(last))
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    """``frame`` as a CSV file in the generator's format (no planted bad rows)."""
+    with CsvSink(path, list(frame.columns), []) as sink:
+        sink.write(frame)
+        sink.close()
 
 
 def _last_day_campaigns(path: Path, last: date) -> pd.DataFrame:
