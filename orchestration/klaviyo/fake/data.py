@@ -35,6 +35,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from orchestration.demo.channels import CAMPAIGN_GEOS, CAMPAIGN_THEMES
 from orchestration.demo.config import DemoConfig
@@ -302,19 +303,24 @@ class FakeAccount:
 
     # -- generation --------------------------------------------------------------------------
 
-    def _generate(self) -> None:
+    def _make_population(self) -> pd.DataFrame:
+        """The window, metrics, lists, profiles (the demo's customers picked by
+        ``profile_share``), flows and campaigns; returns the profiles' order lines."""
         cfg = self.config
         demo = cfg.demo_config()
         self.start_ts = datetime.combine(demo.start, datetime.min.time(), UTC).timestamp()
         self.end_ts = self.start_ts + demo.days * 86_400
         is_profile = np.random.default_rng(cfg.seed + 103).random(demo.customers) < cfg.profile_share
         draw, order_lines = demo_customers_and_orders(demo, keep=is_profile)
-
         self._make_metrics()
         self._make_lists()
         self._make_profiles(draw, is_profile)
         self._make_flows()
         self._make_campaigns()
+        return order_lines
+
+    def _generate(self) -> None:
+        order_lines = self._make_population()
         pending: list[Event] = []
         touches: dict[str, list[Touch]] = defaultdict(list)
         self._campaign_events(pending, touches)

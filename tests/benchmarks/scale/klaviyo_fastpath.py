@@ -36,7 +36,6 @@ import numpy as np
 import psycopg
 
 from orchestration.demo import DemoConfig
-from orchestration.demo.mirror import demo_customers_and_orders
 from orchestration.klaviyo import store
 from orchestration.klaviyo.fake.app import COLLECTIONS, render_attribution, render_event, render_metric
 from orchestration.klaviyo.fake.data import Event, FakeAccount, FakeAccountConfig, Profile, Touch
@@ -73,17 +72,8 @@ class ChunkedAccount(FakeAccount):
     at a time (:meth:`event_chunks`), instead of all at once in the constructor."""
 
     def _generate(self) -> None:
-        demo = self.config.demo_config()
-        self.start_ts = datetime.combine(demo.start, datetime.min.time(), timezone.utc).timestamp()
-        self.end_ts = self.start_ts + demo.days * 86_400
-        # the same customers, profiles and order lines as FakeAccount._generate (demo.mirror)
-        is_profile = np.random.default_rng(self.config.seed + 103).random(demo.customers) < self.config.profile_share
-        draw, order_lines = demo_customers_and_orders(demo, keep=is_profile)
-        self._make_metrics()
-        self._make_lists()
-        self._make_profiles(draw, is_profile)
-        self._make_flows()
-        self._make_campaigns()
+        # the same customers, profiles and order lines as FakeAccount._generate; events later
+        order_lines = self._make_population()
         self._order_frame = order_lines[["order_id", "customer_id", "ordered_at", "quantity", "unit_price",
                                          "product_name"]].reset_index(drop=True)
         self._order_rows = self._order_frame.groupby("customer_id", sort=False).indices
