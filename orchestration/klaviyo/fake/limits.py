@@ -1,7 +1,7 @@
 """Klaviyo's per-endpoint rate limits as the local server enforces them, and the violation count.
 
 The numbers come from the ``x-klaviyo-ratelimit`` extension of each operation in Klaviyo's
-OpenAPI spec, revision 2026-07-15 (``/work/shared/data/klaviyo_openapi/stable.json``, e.g.
+OpenAPI spec, revision 2026-07-15 (its published ``stable.json``, e.g.
 ``get_events``: ``{"burst": "350/s", "steady": "3500/m"}``). They are written here — the
 server never reads the spec — and ``tests/test_klaviyo_ratelimit.py`` checks them against
 it when the spec is present. Deliberately a separate copy from the client's
