@@ -1,16 +1,26 @@
 """Lint-time stand-in for ``adapter.dispatch``: sqlfluff's jinja templater has no adapter, so a
 dispatched macro renders as a plain function call of its name (the linter sees a valid
-expression of the same shape; the macro's own SQL is linted where it is written)."""
+expression of the same shape; the macro's own SQL is linted where it is written). An argument
+that is a column reference (``unpacked.document``) is passed as is, anything else (a JSON path,
+an SQL expression) as a string literal."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+
+_REFERENCE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def _argument(value: object) -> str:
+    text = str(value)
+    return text if _REFERENCE.fullmatch(text) else "'" + text.replace("'", "''") + "'"
 
 
 def dispatch(macro_name: str, macro_namespace: str | None = None) -> Callable[..., str]:
     """``adapter.dispatch('name', 'package')(args...)`` -> ``name(args...)``."""
 
     def render(*args: object) -> str:
-        return f"{macro_name}({', '.join(str(a) for a in args if a is not None)})"
+        return f"{macro_name}({', '.join(_argument(a) for a in args if a is not None)})"
 
     return render

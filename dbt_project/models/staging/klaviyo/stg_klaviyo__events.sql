@@ -66,11 +66,14 @@ unpacked as (
     -- one listed wins), looked up per event
     select
         source.*,
-        {{ klaviyo_first_included(
-            'source.document',
-            'metric',
-            "source.document #>> '{relationships,metric,data,id}'",
-        ) }} #>> '{attributes,name}' as included_metric_name,
+        {{ json_text(
+            klaviyo_first_included(
+                'source.document',
+                'metric',
+                json_text('source.document', 'relationships,metric,data,id'),
+            ),
+            'attributes,name',
+        ) }} as included_metric_name,
         {{ klaviyo_first_included('source.document', 'attribution') }}
             as attribution
     from source
@@ -83,85 +86,138 @@ renamed as (
         -- ids
         unpacked.account_id,
         unpacked.id as event_id,
-        unpacked.document #>> '{attributes,uuid}' as event_uuid,
-        unpacked.document #>> '{relationships,metric,data,id}' as metric_id,
-        unpacked.document #>> '{relationships,profile,data,id}' as profile_id,
+        {{ json_text('unpacked.document', 'attributes,uuid') }} as event_uuid,
+        {{ json_text(
+            'unpacked.document',
+            'relationships,metric,data,id'
+        ) }} as metric_id,
+        {{ json_text(
+            'unpacked.document',
+            'relationships,profile,data,id'
+        ) }} as profile_id,
 
         -- strings
         unpacked.included_metric_name as metric_name,
         nullif(
             trim(
-                unpacked.document #>> '{attributes,event_properties,$message}'
+                {{ json_text(
+                    'unpacked.document',
+                    'attributes,event_properties,$message'
+                ) }}
             ),
             ''
         ) as property_message_id,
         nullif(
-            trim(unpacked.document #>> '{attributes,event_properties,$flow}'),
+            trim(
+                {{ json_text(
+                    'unpacked.document',
+                    'attributes,event_properties,$flow'
+                ) }}
+            ),
             ''
         ) as property_flow_id,
         nullif(
             trim(
-                unpacked.document #>> '{attributes,event_properties,$variation}'
+                {{ json_text(
+                    'unpacked.document',
+                    'attributes,event_properties,$variation'
+                ) }}
             ),
             ''
         ) as property_variation_id,
         nullif(
             trim(
-                unpacked.document
-                #>> '{attributes,event_properties,$attributed_message}'
+                {{ json_text(
+                    'unpacked.document',
+                    'attributes,event_properties,$attributed_message'
+                ) }}
             ),
             ''
         ) as property_attributed_message_id,
         nullif(
             trim(
-                unpacked.document
-                #>> '{attributes,event_properties,$attributed_flow}'
+                {{ json_text(
+                    'unpacked.document',
+                    'attributes,event_properties,$attributed_flow'
+                ) }}
             ),
             ''
         ) as property_attributed_flow_id,
         upper(nullif(trim(
-            unpacked.document
-            #>> '{attributes,event_properties,$currency_code}'
+            {{ json_text(
+                'unpacked.document',
+                'attributes,event_properties,$currency_code'
+            ) }}
         ), '')) as currency_code,
         -- the sender's own id of the event; e-commerce integrations set it
         -- to the order id on order events
         nullif(
             trim(
-                unpacked.document
-                #>> '{attributes,event_properties,$event_id}'
+                {{ json_text(
+                    'unpacked.document',
+                    'attributes,event_properties,$event_id'
+                ) }}
             ),
             ''
         ) as property_event_id,
 
         -- native attribution (included "attribution" resource)
-        unpacked.attribution ->> 'id' as attribution_id,
-        unpacked.attribution #>> '{relationships,attributed-event,data,id}'
+        {{ json_text('unpacked.attribution', 'id') }} as attribution_id,
+        {{ json_text(
+            'unpacked.attribution',
+            'relationships,attributed-event,data,id'
+        ) }}
             as attributed_event_id,
-        unpacked.attribution #>> '{relationships,campaign,data,id}'
+        {{ json_text(
+            'unpacked.attribution',
+            'relationships,campaign,data,id'
+        ) }}
             as attributed_campaign_id,
-        unpacked.attribution #>> '{relationships,campaign-message,data,id}'
+        {{ json_text(
+            'unpacked.attribution',
+            'relationships,campaign-message,data,id'
+        ) }}
             as attributed_campaign_message_id,
-        unpacked.attribution #>> '{relationships,flow,data,id}'
+        {{ json_text('unpacked.attribution', 'relationships,flow,data,id') }}
             as attributed_flow_id,
-        unpacked.attribution #>> '{relationships,flow-message,data,id}'
+        {{ json_text(
+            'unpacked.attribution',
+            'relationships,flow-message,data,id'
+        ) }}
             as attributed_flow_message_id,
-        unpacked.attribution
-        #>> '{relationships,flow-message-variation,data,id}'
+        {{ json_text(
+            'unpacked.attribution',
+            'relationships,flow-message-variation,data,id'
+        ) }}
             as attributed_flow_message_variation_id,
 
         -- numerics
         {{ klaviyo_json_money(
-            "unpacked.document #> '{attributes,event_properties,$value}'"
+            json_value(
+                'unpacked.document', 'attributes,event_properties,$value'
+            )
         ) }} as event_value,
         cast({{ klaviyo_json_money(
-            "unpacked.document #> '{attributes,event_properties,Item Count}'"
+            json_value(
+                'unpacked.document', 'attributes,event_properties,Item Count'
+            )
         ) }} as {{ dbt.type_bigint() }}) as item_count,
 
         -- timestamps: datetime (ISO 8601), else timestamp (epoch seconds)
         coalesce(
-            cast(unpacked.document #>> '{attributes,datetime}' as timestamptz),
+            cast(
+                {{ json_text(
+                    'unpacked.document',
+                    'attributes,datetime'
+                ) }} as timestamptz
+            ),
             to_timestamp(
-                cast(unpacked.document #>> '{attributes,timestamp}' as bigint)
+                cast(
+                    {{ json_text(
+                        'unpacked.document',
+                        'attributes,timestamp'
+                    ) }} as bigint
+                )
             )
         ) as occurred_at,
         unpacked.cursor_value,
