@@ -134,3 +134,30 @@ def test_lineage_reads_landing_raw_staging_marts() -> None:
         assert groups[key] == "marts"
         layers = {groups[k] for k in upstream(key)}
         assert {"landing", "raw", "staging"} <= layers, (mart, layers)
+
+
+def test_dbt_builds_test_the_rows_loaded_since_the_previous_build() -> None:
+    """The dbt assets' data-test window: none on a first build (every row is new), then the
+    start of the run that last built the assets less the margin, passed as var
+    ``data_tests_since`` with the unit tests left to full builds and CI."""
+    from orchestration.assets.dbt import TEST_WINDOW_MARGIN, DbtBuildConfig, tests_since
+
+    seen: list[datetime | None] = []
+
+    @dg.asset
+    def some_model(context) -> None:  # noqa: ANN001 (dagster reads the annotation at run time)
+        seen.append(tests_since(context))
+
+    instance = dg.DagsterInstance.ephemeral()
+    first = dg.materialize([some_model], instance=instance)
+    dg.materialize([some_model], instance=instance)
+    start = instance.get_run_record_by_id(first.run_id).start_time
+    assert seen[0] is None
+    assert seen[1] == datetime.fromtimestamp(start, timezone.utc) - TEST_WINDOW_MARGIN
+
+    args = DbtBuildConfig().build_args(seen[1])
+    assert args[:3] == ["build", "--exclude-resource-type", "unit_test"]
+    assert json.loads(args[args.index("--vars") + 1]) == {"data_tests_since": seen[1].isoformat(sep=" ")}
+    assert DbtBuildConfig().build_args(None) == ["build"]
+    assert DbtBuildConfig(full_tests=True).build_args(seen[1]) == ["build"]
+    assert DbtBuildConfig(full_refresh=True).build_args(seen[1]) == ["build", "--full-refresh"]

@@ -16,7 +16,7 @@ import hashlib
 import json
 import subprocess
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from orchestration import settings
 from orchestration.assets.reconciliation import klaviyo_campaigns_reconcile
 from orchestration.resources import WarehouseResource
 from tests.dbt_cli import dbt_test_env, run_dbt
+from tests.scratch import drop_database
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
@@ -298,8 +299,86 @@ def test_klaviyo_models_build_and_match_python(built) -> None:
     assert performance["Welcome Series"]["campaign_key_source"] == "klaviyo_flow"
 
 
+def _copy_event(conn: psycopg.Connection, source_id: str, new_id: str, at: str, profile: str | None = None,
+                properties: dict | None = None) -> None:
+    """A raw event as a later sync lands it (after every row loaded so far): the fixture event
+    ``source_id`` with a new id, time, profile and event properties merged in."""
+    conn.execute(
+        """insert into klaviyo_raw.events (account_id, id, cursor_value, document, _sync_id, _loaded_at)
+           select account_id, %(id)s, %(at)s, jsonb_set(jsonb_set(jsonb_set(jsonb_set(jsonb_set(document,
+               '{id}', to_jsonb(%(id)s::text)),
+               '{attributes,datetime}', to_jsonb(to_char(%(at)s::timestamptz at time zone 'UTC',
+                                                        'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'))),
+               '{attributes,timestamp}', to_jsonb(cast(extract(epoch from %(at)s::timestamptz) as bigint))),
+               '{relationships,profile,data,id}', to_jsonb(coalesce(%(profile)s, document #>> '{relationships,profile,data,id}'))),
+               '{attributes,event_properties}', document #> '{attributes,event_properties}' || %(props)s::jsonb)
+           , 'sync-late', (select max(_loaded_at) + interval '1 minute' from klaviyo_raw.events)
+           from klaviyo_raw.events where id = %(source)s""",
+        {"id": new_id, "at": at, "profile": profile, "props": json.dumps(properties or {}), "source": source_id},
+    )
+
+
+def test_incremental_klaviyo_models_equal_a_full_refresh(built, server_dsn: str, tmp_path: Path) -> None:
+    """Two later syncs, built incrementally, give table for table what a full refresh gives
+    (on a clone of the module's database before the tests below change its raw data):
+    (1) a late-arriving open that now credits an older order, and a click on a message no
+    campaign lists yet followed by an order; (2) the campaign of that message arrives (a
+    lookup change: the click, and the order it credits, move to the campaign)."""
+    from tests.benchmarks.scale.compare import compare_marts
+    from tests.benchmarks.scale.main import clone_database
+
+    dsn, env, _dir, _statuses = built
+    inc = clone_database(server_dsn, dsn, f"{settings.dsn_parts(dsn)['dbname'][:40]}_inc")
+    full = None
+    try:
+        inc_env = dbt_test_env(settings.dbt_env(inc))
+        with psycopg.connect(inc, autocommit=True) as conn:
+            # O8 (P1, 03-16 12:00) was unattributed: its last touch was 146 h old
+            _copy_event(conn, "E15", "L01", "2024-03-15 12:00+00")
+            _copy_event(conn, "E16", "L02", "2024-03-21 09:00+00", profile="P5",
+                        properties={"$message": "CMNEW01", "$variation": None})
+            _copy_event(conn, "O7", "L03", "2024-03-21 10:00+00", properties={"$event_id": "1010"})
+        step = _dbt(["build", "--threads", "4", "--select", *SELECTION], inc_env, tmp_path)
+        assert step.returncode == 0, step.stdout[-5000:]
+        with psycopg.connect(inc, autocommit=True) as conn:
+            o8 = conn.execute("select attribution_type, touch_event_id from intermediate.int_klaviyo__event_attribution"
+                              " where conversion_event_id = 'O8'").fetchone()
+            l03 = conn.execute("select attributed_campaign_id from intermediate.int_klaviyo__event_attribution"
+                               " where conversion_event_id = 'L03'").fetchone()
+            assert o8 == ("last_touch", "L01") and l03 == ("CMNEW01",)
+            conn.execute(
+                """insert into klaviyo_raw.campaigns (account_id, id, cursor_value, document, _sync_id)
+                   select account_id, '01HQNEWSMS000000000000000', '2024-03-21 08:05+00',
+                          jsonb_set(jsonb_set(jsonb_set(document, '{id}', '"01HQNEWSMS000000000000000"'),
+                                    '{attributes,name}', '"New SMS"'),
+                                    '{relationships,campaign-messages,data}',
+                                    '[{"type": "campaign-message", "id": "CMNEW01"}]'), 'sync-late'
+                   from klaviyo_raw.campaigns where id = '01HQFLASHSMS00000000000000'""")
+        step = _dbt(["build", "--threads", "4", "--select", *SELECTION], inc_env, tmp_path)
+        assert step.returncode == 0, step.stdout[-5000:]
+        with psycopg.connect(inc) as conn:
+            assert conn.execute(
+                "select e.campaign_id, a.attributed_campaign_id from intermediate.int_klaviyo__events as e"
+                " join intermediate.int_klaviyo__event_attribution as a on a.conversion_event_id = 'L03'"
+                " where e.event_id = 'L02'").fetchone() == ("01HQNEWSMS000000000000000",) * 2
+
+        full = clone_database(server_dsn, inc, f"{settings.dsn_parts(dsn)['dbname'][:40]}_full")
+        refresh = _dbt(["build", "--threads", "4", "--full-refresh", "--select", *SELECTION],
+                       dbt_test_env(settings.dbt_env(full)), tmp_path)
+        assert refresh.returncode == 0, refresh.stdout[-5000:]
+        diffs = [d for schema in ("staging", "intermediate", "marts") for d in compare_marts(inc, full, schema)]
+        assert len(diffs) >= 15
+        unequal = [d.line() for d in diffs if not d.equal]
+        assert not unequal, "\n".join(unequal)
+    finally:
+        for name in (inc, full):
+            if name:
+                drop_database(server_dsn, settings.dsn_parts(name)["dbname"])
+
+
 def test_incremental_events_reconciliation_and_no_pii(built) -> None:
-    """Runs after the test above on the same database (it changes the raw data)."""
+    """Runs after test_klaviyo_models_build_and_match_python on the same database (it changes
+    the raw data)."""
     fresh_db, env, tmp_path, _statuses = built
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         # no e-mail address (nor any '@') anywhere outside klaviyo_raw
@@ -330,7 +409,8 @@ def test_incremental_events_reconciliation_and_no_pii(built) -> None:
                    'sync-2', now() + interval '1 day'
             from klaviyo_raw.events where id in ('E16', 'O2')
         """)
-    second = _dbt(["run", "--select", "stg_klaviyo__events", "int_klaviyo__event_attribution"], env, tmp_path)
+    second = _dbt(["run", "--select", "stg_klaviyo__events", "int_klaviyo__events", "int_klaviyo__event_attribution"],
+                  env, tmp_path)
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-2000:]
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         # inside the reload overlap (1 h before the newest staged row): a row staged already is
@@ -439,3 +519,53 @@ def test_changed_incremental_columns_name_the_fix(built) -> None:
             "select count(*) from information_schema.columns"
             " where table_schema = 'staging' and table_name = 'stg_klaviyo__events' and column_name = 'item_count'"
         ).fetchone() == (1,)
+
+
+def test_data_tests_window_reads_only_rows_loaded_since(built) -> None:
+    """With var data_tests_since, the data tests of a model or source declaring
+    meta.test_window_column read only the rows loaded since then; without it, every row.
+    Broken rows loaded two days ago fail the full run and pass a one-day window; the same
+    rows loaded now fail both."""
+    dsn, env, tmp_path, _statuses = built
+    selection = ["--select", "stg_klaviyo__events", "source:shop.orders"]
+    since = json.dumps({"data_tests_since": (datetime.now(timezone.utc) - timedelta(days=1)).isoformat(sep=" ")})
+
+    def failing(*extra: str) -> set[str]:
+        result = _dbt(["test", *selection, *extra], env, tmp_path)
+        results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+        assert len(results) >= 6, result.stdout[-3000:]
+        return {r["unique_id"].split(".")[2][:30] for r in results if r["status"] in ("fail", "error")}
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        event_id, occurred_at, event_loaded = conn.execute(
+            "select event_id, occurred_at, _loaded_at from staging.stg_klaviyo__events order by event_id limit 1"
+        ).fetchone()
+        file_id, line, line_loaded = conn.execute(
+            "select _file_id, _line_number, _loaded_at from raw.orders limit 1").fetchone()
+        assert not failing() and not failing("--vars", since)
+        try:
+            # a null occurred_at in staging, a second raw order line with the same (_file_id, _line_number)
+            conn.execute("update staging.stg_klaviyo__events set occurred_at = null,"
+                         " _loaded_at = now() - interval '2 days' where event_id = %s", (event_id,))
+            conn.execute("insert into raw.orders select order_id, customer_id, ordered_at, quantity, unit_price,"
+                         " product, product_name, country, _file_id, _line_number, now() - interval '2 days'"
+                         " from raw.orders where _file_id = %s and _line_number = %s", (file_id, line))
+            conn.execute("update raw.orders set _loaded_at = now() - interval '2 days'"
+                         " where _file_id = %s and _line_number = %s", (file_id, line))
+            broken = {"not_null_stg_klaviyo__events_occurred_at"[:30], "source_unique_combination_of_columns"[:30]}
+            assert failing() == broken
+            assert failing("--vars", since) == set()
+            conn.execute("update staging.stg_klaviyo__events set _loaded_at = now() where event_id = %s", (event_id,))
+            conn.execute("update raw.orders set _loaded_at = now() where _file_id = %s and _line_number = %s",
+                         (file_id, line))
+            assert failing("--vars", since) == broken
+            bad = _dbt(["test", *selection, "--vars", '{"data_tests_since": "yesterday"}'], env, tmp_path)
+            assert bad.returncode != 0 and "must be a timestamp" in bad.stdout
+        finally:
+            conn.execute("update staging.stg_klaviyo__events set occurred_at = %s, _loaded_at = %s"
+                         " where event_id = %s", (occurred_at, event_loaded, event_id))
+            conn.execute("delete from raw.orders where ctid in (select ctid from raw.orders"
+                         " where _file_id = %s and _line_number = %s limit 1)", (file_id, line))
+            conn.execute("update raw.orders set _loaded_at = %s where _file_id = %s and _line_number = %s",
+                         (line_loaded, file_id, line))
+

@@ -32,3 +32,11 @@ def date_trunc(datepart: str, date: str) -> str:
 
 def dateadd(datepart: str, interval: object, from_date_or_timestamp: str) -> str:
     return f"{from_date_or_timestamp} + ((interval '1 {datepart}') * ({interval}))"
+
+
+def current_timestamp() -> str:
+    return "now()"
+
+
+def type_timestamp() -> str:
+    return "timestamp"

@@ -15,7 +15,10 @@ On a scratch database of the local cluster (dropped afterwards):
 4. runs ``dbt build --exclude source:ml+`` (seeds, models, tests): wall time, temp bytes,
    database size, the slowest nodes and the time in tests vs models;
 5. adds a day (:mod:`scale.new_day`: ~10,000 × S order lines, ~15,000 × S Klaviyo events,
-   a day of campaign rows), loads it and runs the same build incrementally;
+   a day of campaign rows), loads it and runs the same build incrementally, as the
+   orchestrator's next build does: data tests on the rows loaded since (var
+   ``data_tests_since``), no unit tests (the history's Klaviyo rows are stamped loaded a day
+   earlier);
 6. clones the database, runs ``--full-refresh`` in the clone and compares every table of
    ``marts`` (and the incremental staging/intermediate tables) row for row;
 7. times the Evidence source queries and typical BI queries (p50/p95 of 20 runs, rows,
@@ -104,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--events-overlap-hours", type=float, default=None,
                         help="klaviyo__events_reload_overlap_hours for the incremental build (default: the "
-                             "project's 1 h, which re-reads every fast-path event loaded in the last hour)")
+                             "project's 1 h)")
     args = parser.parse_args(argv)
     if args.scale >= 2:
         print("note: SCALE >= 2 needs a dedicated machine")

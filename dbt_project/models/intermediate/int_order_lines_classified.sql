@@ -21,7 +21,8 @@
         on_schema_change='fail',
         indexes=[{'columns': ['_file_id'], 'type': 'brin'}],
         post_hook=[
-            "{{ delete_superseded_files(this, source('shop', 'orders')) }}"
+            "{{ delete_superseded_files(this, source('shop', 'orders')) }}",
+            "{{ refresh_statistics(this) }}",
         ]
     )
 }}

@@ -45,6 +45,10 @@ class MartDiff:
                 f"{self.rows_a:,} vs {self.rows_b:,} rows)")
 
 
+#: Columns saying when an incremental run (re)computed a row: not part of the comparison.
+RUN_TIME_COLUMNS = ("_resolved_at",)
+
+
 def mart_tables(conn: psycopg.Connection, schema: str = SCHEMA) -> list[str]:
     """Base tables of ``schema``, by name."""
     rows = conn.execute(
@@ -54,11 +58,12 @@ def mart_tables(conn: psycopg.Connection, schema: str = SCHEMA) -> list[str]:
 
 
 def _hashes(conn: psycopg.Connection, schema: str, table: str) -> Iterator[str]:
-    query = sql.SQL("select md5(cast(t as text)) collate \"C\" as h from {}.{} as t order by h").format(
-        sql.Identifier(schema), sql.Identifier(table))
+    # every column but the run-time ones (when a row was last recomputed differs by design)
+    query = sql.SQL("select md5(cast(to_jsonb(t) - %s::text[] as text)) collate \"C\" as h "
+                    "from {}.{} as t order by h").format(sql.Identifier(schema), sql.Identifier(table))
     with conn.transaction(), conn.cursor(name=f"hash_{table}") as cur:
         cur.itersize = CHUNK
-        cur.execute(query)
+        cur.execute(query, (list(RUN_TIME_COLUMNS),))
         for (h,) in cur:
             yield h
 

@@ -6,8 +6,9 @@ API returns it, the sync's own :func:`orchestration.klaviyo.sync.page_rows` atta
 ``included`` metric/attribution resources, and :func:`orchestration.klaviyo.store.json_text`
 serialises them. Rows go in with ``COPY`` in chunks, into the tables
 :func:`orchestration.klaviyo.store.ensure_schema` creates, naming only the columns
-``account_id, id, cursor_value, document, _sync_id`` (``_loaded_at`` and anything else are
-left to the DDL's defaults).
+``account_id, id, cursor_value, document, _sync_id`` and ``_loaded_at`` (anything else is
+left to the DDL's defaults). The history's ``_loaded_at`` is a day before the benchmark's
+new day is loaded, as when the account was synced the day before.
 
 Events are generated profile chunk by profile chunk (:class:`ChunkedAccount`), so memory
 stays bounded by the chunk, not by the event count. Every Klaviyo event belongs to one
@@ -29,7 +30,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -138,14 +139,17 @@ def collection_rows(account: FakeAccount, stream: str, items: Iterable[Any] | No
     return page_rows(STREAMS_BY_NAME[stream], data, list(seen.values()))
 
 
-def copy_rows(conn: psycopg.Connection, table: str, account_id: str, sync_id: str, rows: list[store.Row]) -> int:
-    """``COPY`` rows into ``klaviyo_raw.<table>`` in ``COPY_ROWS`` batches (one transaction each)."""
-    statement = (f"copy {store.SCHEMA}.{table} (account_id, id, cursor_value, document, _sync_id) "
-                 "from stdin")
+def copy_rows(conn: psycopg.Connection, table: str, account_id: str, sync_id: str, rows: list[store.Row],
+              loaded_at: datetime | None = None) -> int:
+    """``COPY`` rows into ``klaviyo_raw.<table>`` in ``COPY_ROWS`` batches (one transaction each),
+    stamped ``loaded_at`` (None: the column's default, the transaction's time)."""
+    columns = "account_id, id, cursor_value, document, _sync_id" + (", _loaded_at" if loaded_at else "")
+    statement = f"copy {store.SCHEMA}.{table} ({columns}) from stdin"
+    stamp = (loaded_at,) if loaded_at else ()
     for lo in range(0, len(rows), COPY_ROWS):
         with conn.transaction(), conn.cursor() as cur, cur.copy(statement) as copy:
             for r in rows[lo:lo + COPY_ROWS]:
-                copy.write_row((account_id, r.id, r.cursor_value, store.json_text(r.document), sync_id))
+                copy.write_row((account_id, r.id, r.cursor_value, store.json_text(r.document), sync_id, *stamp))
     return len(rows)
 
 
@@ -207,24 +211,26 @@ class FastPathResult:
     account: ChunkedAccount
 
 
-def write_account(conn: psycopg.Connection, demo: DemoConfig, sync_id: str = "bench-fastpath") -> FastPathResult:
+def write_account(conn: psycopg.Connection, demo: DemoConfig, sync_id: str = "bench-fastpath",
+                  loaded_at: datetime | None = None) -> FastPathResult:
     """Generate the benchmark account for ``demo`` and write all of its streams and its
-    stream state; returns rows per table."""
+    stream state, stamped ``loaded_at`` (default: a day ago); returns rows per table."""
+    loaded_at = loaded_at or datetime.now(timezone.utc) - timedelta(days=1)
     store.ensure_schema(conn)
     account = ChunkedAccount(account_config(demo))
     counts: dict[str, int] = defaultdict(int)
     for stream in ("metrics", "lists", "flows", "campaigns"):
-        counts[stream] += copy_rows(conn, stream, ACCOUNT_ID, sync_id, collection_rows(account, stream))
+        counts[stream] += copy_rows(conn, stream, ACCOUNT_ID, sync_id, collection_rows(account, stream), loaded_at)
     report = ReportTotals(account)
     for profiles, events in account.event_chunks():
         for lo in range(0, len(events), COPY_ROWS):  # rendered documents: one batch at a time
             counts["events"] += copy_rows(conn, "events", ACCOUNT_ID, sync_id,
-                                          event_rows(account, events[lo:lo + COPY_ROWS]))
+                                          event_rows(account, events[lo:lo + COPY_ROWS]), loaded_at)
         counts["profiles"] += copy_rows(conn, "profiles", ACCOUNT_ID, sync_id,
-                                        collection_rows(account, "profiles", profiles))
+                                        collection_rows(account, "profiles", profiles), loaded_at)
         report.add(events)
     counts["campaign_values_reports"] += copy_rows(conn, "campaign_values_reports", ACCOUNT_ID, sync_id,
-                                                   report.rows())
+                                                   report.rows(), loaded_at)
     write_state(conn, ACCOUNT_ID, account.end_ts)
     return FastPathResult(dict(counts), account)
 

@@ -75,7 +75,8 @@ class DbtRun:
 
     def summary(self) -> dict[str, Any]:
         return {"seconds": self.seconds, "temp_bytes": self.temp_bytes, "nodes": len(self.nodes),
-                "seconds_by_type": self.share(), "slowest": self.slowest(10), "failures": self.failures}
+                "seconds_by_type": self.share(), "slowest": self.slowest(10), "failures": self.failures,
+                "node_seconds": {r["node"]: round(r["seconds"], 3) for r in self.nodes}}
 
 
 def dbt_build(args: list[str], env: dict[str, str], work: Path, server_dsn: str, database: str,

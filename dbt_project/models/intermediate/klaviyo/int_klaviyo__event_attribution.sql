@@ -1,13 +1,39 @@
+{#-
+    Incremental (delete+insert on account_id, conversion_event_id): a run
+    recomputes the conversions of the profiles with events resolved since
+    its last run (int_klaviyo__events._resolved_at, less var
+    klaviyo__events_reload_overlap_hours), of conversions whose touch event
+    was re-resolved, and of conversions credited to a campaign or flow
+    message whose channel changed (lookups kept in
+    int_klaviyo__event_attribution__lookups, macros/lookup_snapshot.sql).
+-#}
 {{
     config(
-        materialized='table',
+        materialized='incremental',
+        unique_key=['account_id', 'conversion_event_id'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
         indexes=[
             {'columns': ['account_id', 'conversion_event_id'], 'unique': true},
             {'columns': ['account_id', 'attributed_campaign_id']},
             {'columns': ['account_id', 'attributed_flow_id']},
+            {'columns': ['account_id', 'touch_event_id']},
+            {'columns': ['_resolved_at']},
+        ],
+        pre_hook=[
+            "{{ klaviyo_delete_lapsed_conversions(this) }}",
+            "{{ klaviyo_write_attribution_scope(this) }}",
+        ],
+        post_hook=[
+            "{{ delete_orphans(this, 'account_id', ref('int_klaviyo__events')) }}",
+            "{{ save_lookup_snapshot(this, klaviyo_attribution_lookups()) }}",
+            "{{ refresh_statistics(this) }}",
         ]
     )
 }}
+
+{%- set snapshot = lookup_snapshot(this) if is_incremental() else none -%}
+
 
 -- Attribution of each conversion event (metric var klaviyo__conversion_metric,
 -- default 'Placed Order'), one row per conversion:
@@ -24,22 +50,51 @@
 --   3. unattributed: neither.
 with
 
+channel_lookups as (
+
+    {{ klaviyo_attribution_lookups() }}
+
+),
+
 events as (
 
-    select * from {{ ref('int_klaviyo__events') }}
+    -- every event on a full build; on an incremental one the events of
+    -- the conversions to recompute
+    {{ klaviyo_attribution_events(snapshot) }}
 
 ),
 
 campaigns as (
 
-    select * from {{ ref('int_klaviyo__campaigns') }}
+    select
+        account_id,
+        lookup_key as campaign_id,
+        lookup_value as channel
+    from channel_lookups
+    where lookup = 'campaign'
+
+),
+
+flow_message_channels as (
+
+    select
+        account_id,
+        lookup_key as flow_id,
+        lookup_subkey as flow_message_id,
+        lookup_value as channel
+    from channel_lookups
+    where lookup = 'flow_message'
 
 ),
 
 conversions as (
 
+    -- on an incremental run, the conversions from recompute_from on (the
+    -- earlier ones keep their rows)
     select * from events
-    where event_kind = 'conversion'
+    where
+        event_kind = 'conversion'
+        and (recompute_from is null or occurred_at >= recompute_from)
 
 ),
 
@@ -190,22 +245,6 @@ last_touch as (
 
 ),
 
-flow_message_channels as (
-
-    select
-        account_id,
-        flow_id,
-        flow_message_id,
-        mode() within group (order by event_channel) as channel
-    from events
-    where
-        message_type = 'flow'
-        and event_kind <> 'conversion'
-        and event_channel is not null
-    group by account_id, flow_id, flow_message_id
-
-),
-
 attributed as (
 
     select
@@ -287,9 +326,10 @@ final as (
                         flow_message_channels.channel,
                         'email'
                     )
-        end as attributed_channel
+        end as attributed_channel,
+        {{ dbt.current_timestamp() }} as _resolved_at
     from attributed
-    left join events as touch_events
+    left join {{ ref('int_klaviyo__events') }} as touch_events
         on
             attributed.account_id = touch_events.account_id
             and attributed.touch_event_id = touch_events.event_id

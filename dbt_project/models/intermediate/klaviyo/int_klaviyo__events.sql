@@ -1,3 +1,43 @@
+{#-
+    Incremental (delete+insert on account_id, event_id). A run resolves the
+    events staged since the newest _loaded_at it holds (less var
+    klaviyo__events_reload_overlap_hours, as stg_klaviyo__events reads raw)
+    and re-resolves the events a changed lookup entry concerns: the lookups
+    of the last run are kept in int_klaviyo__events__lookups
+    (macros/lookup_snapshot.sql, macros/klaviyo_lookups.sql). _resolved_at
+    says when a row was last (re)resolved; downstream incremental models
+    read the rows resolved since their own last run.
+-#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['account_id', 'event_id'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        indexes=[
+            {'columns': ['account_id', 'event_id'], 'unique': true},
+            {'columns': ['account_id', 'profile_id', 'occurred_at']},
+            {'columns': ['account_id', 'campaign_id']},
+            {'columns': ['account_id', 'property_message_ref']},
+            {'columns': ['_loaded_at']},
+            {'columns': ['_resolved_at']},
+        ],
+        post_hook=[
+            "{{ delete_orphans(this, 'account_id', ref('stg_klaviyo__events')) }}",
+            "{{ save_lookup_snapshot(this, klaviyo_event_lookups()) }}",
+            "{{ refresh_statistics(this) }}",
+        ]
+    )
+}}
+
+{%- set snapshot = lookup_snapshot(this) if is_incremental() else none -%}
+{%- set watermark = none -%}
+{%- if snapshot is not none -%}
+    {%- set watermark = load_watermark(
+        this, '_loaded_at', var('klaviyo__events_reload_overlap_hours')
+    ) -%}
+{%- endif %}
+
 -- Every Klaviyo event with its metric name, kind and channel, and the
 -- message it belongs to. For an engagement event (received, opened,
 -- clicked, ...) the message ids say which campaign or flow message it is
@@ -10,21 +50,28 @@
 -- or the campaign id.
 with
 
+lookups as (
+
+    {{ klaviyo_event_lookups() }}
+
+),
+
 events as (
 
-    select * from {{ ref('stg_klaviyo__events') }}
+    -- every staged event on a full build; on an incremental one the events
+    -- staged since the last run and those a changed lookup entry concerns
+    {{ klaviyo_events_to_resolve(snapshot, watermark) }}
 
 ),
 
 metrics as (
 
-    select * from {{ ref('stg_klaviyo__metrics') }}
-
-),
-
-campaign_messages as (
-
-    select * from {{ ref('stg_klaviyo__campaign_messages') }}
+    select
+        account_id,
+        lookup_key as metric_id,
+        lookup_value as metric_name
+    from lookups
+    where lookup = 'metric'
 
 ),
 
@@ -34,12 +81,10 @@ single_message_campaigns as (
     -- campaign belong to that message
     select
         account_id,
-        campaign_id,
-        min(campaign_message_id) as campaign_message_id
-    from campaign_messages
-    where campaign_message_id is not null
-    group by account_id, campaign_id
-    having count(distinct campaign_message_id) = 1
+        lookup_key as campaign_id,
+        lookup_value as campaign_message_id
+    from lookups
+    where lookup = 'single_message'
 
 ),
 
@@ -48,11 +93,10 @@ message_campaigns as (
     -- the campaign of each campaign message id ($message may name either)
     select
         account_id,
-        campaign_message_id,
-        min(campaign_id) as campaign_id
-    from campaign_messages
-    where campaign_message_id is not null
-    group by account_id, campaign_message_id
+        lookup_key as campaign_message_id,
+        lookup_value as campaign_id
+    from lookups
+    where lookup = 'message_campaign'
 
 ),
 
@@ -134,6 +178,7 @@ messages as (
         flow_resolved.property_event_id,
         flow_resolved.currency_code,
         flow_resolved.flow_id,
+        flow_resolved.property_message_ref,
         flow_resolved._loaded_at,
         case
             when flow_resolved.flow_id is null
@@ -197,7 +242,9 @@ final as (
         messages.campaign_id,
         messages.variation_id,
         messages.attributed_event_id,
+        messages.property_message_ref,
         messages._loaded_at,
+        {{ dbt.current_timestamp() }} as _resolved_at,
         cast(
             messages.occurred_at
             at time zone '{{ var("klaviyo__timezone") }}' as date

@@ -15,7 +15,8 @@
             {'columns': ['_loaded_at']},
         ],
         post_hook=[
-            "{{ delete_orphans(this, 'account_id', source('klaviyo', 'events')) }}"
+            "{{ delete_orphans(this, 'account_id', source('klaviyo', 'events')) }}",
+            "{{ refresh_statistics(this) }}",
         ]
     )
 }}
