@@ -128,7 +128,7 @@
     {%- if snapshot is not none -%}
         {%- set watermark = load_watermark(
             model_relation, '_resolved_at',
-            var('klaviyo__events_reload_overlap_hours')
+            var('klaviyo__resolve_overlap_minutes') / 60.0
         ) -%}
         {%- set scope = klaviyo_attribution_scope_relation() -%}
         drop table if exists {{ scope }};
@@ -257,7 +257,8 @@
         fails on its columns (on_schema_change) or rebuilds it -#}
     {%- if is_incremental() and lookup_snapshot(model_relation) is not none -%}
         {%- set watermark = load_watermark(
-            model_relation, '_resolved_at', var('klaviyo__events_reload_overlap_hours')
+            model_relation, '_resolved_at',
+            var('klaviyo__resolve_overlap_minutes') / 60.0
         ) -%}
         {%- if watermark is not none -%}
             delete from {{ model_relation }}
@@ -270,5 +271,98 @@
                     and resolved.event_kind <> 'conversion'
             )
         {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    int_klaviyo__message_engagement is recomputed profile by profile: the
+    profiles with events (re)resolved or conversions (re)attributed since its
+    last run (less var klaviyo__resolve_overlap_minutes). Its pre-hook keeps
+    them in a temporary table and deletes their rows (a message a profile no
+    longer engages with leaves no row behind); the model then inserts their
+    rows anew. Events without a profile count as one profile (null).
+-#}
+{% macro klaviyo_engagement_profiles_relation() -%}
+    {{ return(api.Relation.create(
+        identifier='int_klaviyo__message_engagement__profiles', type='table'
+    )) }}
+{%- endmacro %}
+
+
+{% macro klaviyo_engagement_is_incremental(model_relation) -%}
+    {#- incremental, and the table has the columns of this version -#}
+    {%- if not is_incremental() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(model_relation)
+        | map(attribute='name') | list -%}
+    {{ return('_resolved_at' in columns) }}
+{%- endmacro %}
+
+
+{#- pre-hook of int_klaviyo__message_engagement -#}
+{% macro klaviyo_replace_engagement_profiles(model_relation) -%}
+    {%- if klaviyo_engagement_is_incremental(model_relation) -%}
+        {%- set watermark = load_watermark(
+            model_relation, '_resolved_at',
+            var('klaviyo__resolve_overlap_minutes') / 60.0
+        ) or epoch_start() -%}
+        {%- set touched = klaviyo_engagement_profiles_relation() -%}
+        drop table if exists {{ touched }};
+        create temporary table {{ touched }} as
+        select
+            account_id,
+            profile_id
+        from {{ ref('int_klaviyo__events') }}
+        where _resolved_at >= '{{ watermark }}'
+        union
+        select
+            account_id,
+            profile_id
+        from {{ ref('int_klaviyo__event_attribution') }}
+        where _resolved_at >= '{{ watermark }}';
+        analyze {{ touched }};
+        delete from {{ model_relation }} as engagement
+        using {{ touched }} as touched
+        where
+            touched.account_id = engagement.account_id
+            and touched.profile_id = engagement.profile_id;
+        delete from {{ model_relation }} as engagement
+        where
+            engagement.profile_id is null
+            and exists (
+                select 1 from {{ touched }} as touched
+                where
+                    touched.account_id = engagement.account_id
+                    and touched.profile_id is null
+            )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- the events (or attributed conversions) of the profiles to recompute -#}
+{% macro klaviyo_engagement_rows(model_relation, relation_name) -%}
+    {%- if klaviyo_engagement_is_incremental(model_relation) -%}
+        select source_rows.*
+        from {{ ref(relation_name) }} as source_rows
+        inner join {{ klaviyo_engagement_profiles_relation() }} as touched
+            on
+                source_rows.account_id = touched.account_id
+                and source_rows.profile_id = touched.profile_id
+        union all
+        select source_rows.*
+        from {{ ref(relation_name) }} as source_rows
+        where
+            source_rows.profile_id is null
+            and exists (
+                select 1
+                from {{ klaviyo_engagement_profiles_relation() }} as touched
+                where
+                    touched.account_id = source_rows.account_id
+                    and touched.profile_id is null
+            )
+    {%- else -%}
+        select * from {{ ref(relation_name) }}
     {%- endif -%}
 {%- endmacro %}

@@ -24,3 +24,14 @@ def dispatch(macro_name: str, macro_namespace: str | None = None) -> Callable[..
         return f"{macro_name}({', '.join(_argument(a) for a in args if a is not None)})"
 
     return render
+
+
+class _Column:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def get_columns_in_relation(relation: object) -> list[_Column]:
+    """The linter has no table: the run-time columns incremental models test for, so the
+    incremental branch is linted."""
+    return [_Column("_resolved_at"), _Column("_loaded_at")]

@@ -8,5 +8,6 @@ class Relation:
     """``api.Relation.create(database=..., schema=..., identifier=...)`` as text."""
 
     @staticmethod
-    def create(database: str | None = None, schema: str | None = None, identifier: str | None = None) -> str:
+    def create(database: str | None = None, schema: str | None = None, identifier: str | None = None,
+               type: str | None = None) -> str:  # noqa: A002 - mirrors dbt's argument
         return ".".join(f'"{part}"' for part in (database, schema, identifier) if part)

@@ -22,7 +22,7 @@
         indexes=[{'columns': ['_file_id'], 'type': 'brin'}],
         post_hook=[
             "{{ delete_superseded_files(this, source('shop', 'orders')) }}",
-            "{{ refresh_statistics(this) }}",
+            "{{ refresh_statistics(this, '_file_id') }}",
         ]
     )
 }}

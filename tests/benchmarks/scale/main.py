@@ -31,7 +31,8 @@ from tests.scratch import drop_database, scratch_database
 
 #: Tables built incrementally, compared beside the marts.
 INCREMENTAL_TABLES = (("staging", "stg_klaviyo__events"), ("intermediate", "int_order_lines_classified"),
-                      ("intermediate", "int_klaviyo__events"), ("intermediate", "int_klaviyo__event_attribution"))
+                      ("intermediate", "int_klaviyo__events"), ("intermediate", "int_klaviyo__event_attribution"),
+                      ("intermediate", "int_klaviyo__message_engagement"))
 LOADER = ("import json, os, sys; from orchestration.ingest.loader import load_landing; "
           "r = load_landing(os.environ['WAREHOUSE_DSN'], sys.argv[1], progress=False); "
           "print(json.dumps({'rows_read': sum(x.rows_read for x in r), 'files': len(r)}))")
@@ -145,7 +146,11 @@ def run(opts: Options, inspect: Inspect | None = None, say: Callable[[str], None
                           "new_customers": day.new_customers, "campaign_rows": day.campaign_rows,
                           "klaviyo_events": day_events, "load_seconds": loaded,
                           "files_loaded": sum(1 for r in results if r.rows_read and r.ok)}
-        inc_vars: dict[str, Any] = {"data_tests_since": tests_since.isoformat(sep=" ")}
+        # the previous build ran minutes before, not a day: with the production overlap (5 min)
+        # the Klaviyo models downstream of int_klaviyo__events would recompute everything
+        # that build resolved; the runs here are sequential, so no overlap is needed
+        inc_vars: dict[str, Any] = {"data_tests_since": tests_since.isoformat(sep=" "),
+                                    "klaviyo__resolve_overlap_minutes": 0}
         if opts.events_overlap_hours is not None:
             inc_vars["klaviyo__events_reload_overlap_hours"] = opts.events_overlap_hours
         inc = dbt_build([*opts.build_args, "--exclude-resource-type", "unit_test", "--vars", json.dumps(inc_vars)],

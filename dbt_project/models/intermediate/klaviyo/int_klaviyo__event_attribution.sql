@@ -2,7 +2,7 @@
     Incremental (delete+insert on account_id, conversion_event_id): a run
     recomputes the conversions of the profiles with events resolved since
     its last run (int_klaviyo__events._resolved_at, less var
-    klaviyo__events_reload_overlap_hours), of conversions whose touch event
+    klaviyo__resolve_overlap_minutes), of conversions whose touch event
     was re-resolved, and of conversions credited to a campaign or flow
     message whose channel changed (lookups kept in
     int_klaviyo__event_attribution__lookups, macros/lookup_snapshot.sql).
@@ -18,6 +18,7 @@
             {'columns': ['account_id', 'attributed_campaign_id']},
             {'columns': ['account_id', 'attributed_flow_id']},
             {'columns': ['account_id', 'touch_event_id']},
+            {'columns': ['account_id', 'profile_id']},
             {'columns': ['_resolved_at']},
         ],
         pre_hook=[
@@ -27,7 +28,7 @@
         post_hook=[
             "{{ delete_orphans(this, 'account_id', ref('int_klaviyo__events')) }}",
             "{{ save_lookup_snapshot(this, klaviyo_attribution_lookups()) }}",
-            "{{ refresh_statistics(this) }}",
+            "{{ refresh_statistics(this, '_resolved_at') }}",
         ]
     )
 }}

@@ -25,7 +25,7 @@
         post_hook=[
             "{{ delete_orphans(this, 'account_id', ref('stg_klaviyo__events')) }}",
             "{{ save_lookup_snapshot(this, klaviyo_event_lookups()) }}",
-            "{{ refresh_statistics(this) }}",
+            "{{ refresh_statistics(this, '_resolved_at') }}",
         ]
     )
 }}

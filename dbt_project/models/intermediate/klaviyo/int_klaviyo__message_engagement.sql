@@ -1,10 +1,25 @@
+{#-
+    Incremental, profile by profile (macros/klaviyo_incremental.sql): the
+    pre-hook deletes the rows of the profiles with events resolved or
+    conversions attributed since the last run, the model inserts them anew
+    (append: the unique index refuses a duplicate).
+-#}
 {{
     config(
-        materialized='table',
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
         indexes=[
+            {'columns': ['message_engagement_key'], 'unique': true},
             {'columns': ['account_id', 'message_type', 'campaign_id']},
             {'columns': ['account_id', 'message_type', 'flow_id']},
             {'columns': ['account_id', 'profile_id']},
+            {'columns': ['_resolved_at']},
+        ],
+        pre_hook=["{{ klaviyo_replace_engagement_profiles(this) }}"],
+        post_hook=[
+            "{{ delete_orphans(this, 'account_id', ref('int_klaviyo__events')) }}",
+            "{{ refresh_statistics(this, '_resolved_at') }}",
         ]
     )
 }}
@@ -17,16 +32,29 @@
 -- message (null when no "Received ..." event was seen).
 with
 
+profile_events as (
+
+    -- every event; on an incremental run those of the profiles to recompute
+    {{ klaviyo_engagement_rows(this, 'int_klaviyo__events') }}
+
+),
+
+profile_attribution as (
+
+    {{ klaviyo_engagement_rows(this, 'int_klaviyo__event_attribution') }}
+
+),
+
 events as (
 
-    select * from {{ ref('int_klaviyo__events') }}
+    select * from profile_events
     where message_type is not null and event_kind <> 'conversion'
 
 ),
 
 attribution as (
 
-    select * from {{ ref('int_klaviyo__event_attribution') }}
+    select * from profile_attribution
     where attributed_message_type is not null
 
 ),
@@ -136,7 +164,8 @@ final as (
         cast(
             first_received_at at time zone '{{ var("klaviyo__timezone") }}'
             as date
-        ) as first_received_on
+        ) as first_received_on,
+        {{ dbt.current_timestamp() }} as _resolved_at
     from aggregated
 
 )

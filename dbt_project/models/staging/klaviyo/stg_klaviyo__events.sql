@@ -16,7 +16,7 @@
         ],
         post_hook=[
             "{{ delete_orphans(this, 'account_id', source('klaviyo', 'events')) }}",
-            "{{ refresh_statistics(this) }}",
+            "{{ refresh_statistics(this, '_loaded_at') }}",
         ]
     )
 }}
