@@ -6,7 +6,7 @@
     used as the body of their `events` CTE. On a full build (and before the
     first lookup snapshot exists, macros/lookup_snapshot.sql) every row;
     else the rows new since the last run and those a changed lookup entry
-    concerns. The calling model defines the lookups CTE before `events`.
+    concerns.
 -#}
 
 {#- a timestamp before any load: the watermark of an empty table -#}
@@ -154,6 +154,16 @@
             var('klaviyo__resolve_overlap_minutes') / 60.0
         ) -%}
         {%- set scope = klaviyo_attribution_scope_relation() -%}
+        {#- a recorded conversion recomputed from its own time -#}
+        {%- set conversion_start -%}
+            attributed.account_id,
+            attributed.profile_id,
+            case
+                when attributed.profile_id is null
+                    then attributed.conversion_event_id
+            end as event_id,
+            attributed.converted_at as occurred_at
+        {%- endset %}
         drop table if exists {{ scope }};
         create temporary table {{ scope }} as
         with
@@ -183,28 +193,14 @@
                 occurred_at
             from resolved_since
             union all
-            select
-                attributed.account_id,
-                attributed.profile_id,
-                case
-                    when attributed.profile_id is null
-                        then attributed.conversion_event_id
-                end as event_id,
-                attributed.converted_at as occurred_at
+            select {{ conversion_start }}
             from resolved_since
             inner join {{ model_relation }} as attributed
                 on
                     resolved_since.account_id = attributed.account_id
                     and resolved_since.event_id = attributed.touch_event_id
             union all
-            select
-                attributed.account_id,
-                attributed.profile_id,
-                case
-                    when attributed.profile_id is null
-                        then attributed.conversion_event_id
-                end as event_id,
-                attributed.converted_at as occurred_at
+            select {{ conversion_start }}
             from changed_lookups
             inner join {{ model_relation }} as attributed
                 on
@@ -213,14 +209,7 @@
                     = attributed.attributed_campaign_id
             where changed_lookups.lookup = 'campaign'
             union all
-            select
-                attributed.account_id,
-                attributed.profile_id,
-                case
-                    when attributed.profile_id is null
-                        then attributed.conversion_event_id
-                end as event_id,
-                attributed.converted_at as occurred_at
+            select {{ conversion_start }}
             from changed_lookups
             inner join {{ model_relation }} as attributed
                 on
